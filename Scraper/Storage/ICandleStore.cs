@@ -1,0 +1,39 @@
+using Scraper.Exchange;
+
+namespace Scraper.Storage;
+
+/// <summary>A market and a candle unit: one series of candles.</summary>
+public readonly record struct SeriesKey(string Market, CandleUnit Unit)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Market}/{Unit.Name}";
+}
+
+/// <summary>
+/// The durable candle store. Coverage (which time ranges were fetched completely) is kept beside
+/// the candles and written in the same transaction, so a restart knows exactly what is missing.
+/// </summary>
+public interface ICandleStore : IDisposable
+{
+    /// <summary>
+    /// Stores one exchange response in ONE transaction: upserts every candle (keyed by market,
+    /// unit, start) and, when <paramref name="covered"/> is given, merges it into the series'
+    /// coverage. Returns the number of candles written.
+    /// </summary>
+    int SaveResponse(SeriesKey series, IReadOnlyList<Candle> candles, TimeRange? covered);
+
+    /// <summary>The covered ranges of a series, merged, sorted by start.</summary>
+    IReadOnlyList<TimeRange> GetCoverage(SeriesKey series);
+
+    /// <summary>Every series that has candles or coverage.</summary>
+    IReadOnlyList<SeriesKey> ListSeries();
+
+    /// <summary>Number of candles of a series with start in [from, to) (null bounds are open).</summary>
+    long CountCandles(SeriesKey series, DateTimeOffset? from = null, DateTimeOffset? to = null);
+
+    /// <summary>Candles of a series with start in [from, to), oldest first, streamed.</summary>
+    IEnumerable<Candle> ReadCandles(SeriesKey series, DateTimeOffset? from = null, DateTimeOffset? to = null);
+
+    /// <summary>Start of the newest stored candle of a series, or null.</summary>
+    DateTimeOffset? NewestCandleStart(SeriesKey series);
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The one entry point for building, running, testing and packaging bitcoin-price-scraper.
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+usage() {
+  cat <<'USAGE'
+usage: ./build.sh COMMAND [-- ARGS]
+  run [-- ARGS]   build and run the daemon (default: backfill 30 days of KRW-BTC 1m, then follow)
+  test            run every test (unit, integration, packaging)
+  publish         self-contained linux-x64 NativeAOT build into dist/publish
+  package         publish, then write dist/bitcoin-price-scraper-VERSION-linux-x64.tar.gz (+ .sha256)
+USAGE
+}
+
+version() { sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -n1; }
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+[ "${1:-}" = "--" ] && shift
+
+case "$cmd" in
+  run)
+    dotnet build Scraper/Scraper.csproj -c Release -v q -nologo
+    exec dotnet Scraper/bin/Release/net10.0/bitcoin-price-scraper.dll "$@"
+    ;;
+  test)
+    dotnet build Scraper.sln -c Release -v q -nologo
+    dotnet test Scraper.sln -c Release --no-build -v q --logger "console;verbosity=normal" "$@"
+    ;;
+  publish)
+    rm -rf dist/publish
+    dotnet publish Scraper/Scraper.csproj -c Release -r linux-x64 --self-contained true \
+      -p:PublishAot=true -o dist/publish -v q -nologo
+    ;;
+  -h|--help|help|"")
+    usage
+    ;;
+  *)
+    echo "build.sh: unknown command '$cmd'" >&2
+    usage >&2
+    exit 2
+    ;;
+esac
