@@ -1,0 +1,119 @@
+using System.CommandLine;
+
+namespace Scraper.Hosting;
+
+/// <summary>The verbs a command line can name.</summary>
+public enum Verb
+{
+    /// <summary>The daemon: backfill, then follow; serves metrics.</summary>
+    Run,
+    /// <summary>One pass over the configured range, then exit.</summary>
+    Backfill,
+    /// <summary>Report coverage and gaps.</summary>
+    Verify,
+    /// <summary>Write stored candles to stdout.</summary>
+    Export,
+}
+
+/// <summary>What the command line asked for, before validation.</summary>
+public sealed record CommandLineRequest(
+    Verb Verb,
+    string? ConfigFile,
+    IReadOnlyDictionary<string, string> Settings,
+    ExportRequest? Export);
+
+/// <summary>The export verb's own options, raw.</summary>
+public sealed record ExportRequest(string? Market, string? Unit, string? From, string? To, string Format);
+
+/// <summary>
+/// The public command line: <c>bitcoin-price-scraper [run|backfill|verify|export] [options]</c>,
+/// defined with System.CommandLine (help, version, parse errors). Each setting option maps to the
+/// configuration key of the same name, so the JSON file and SCRAPER_* variables accept it too.
+/// </summary>
+public sealed class CommandLineInterface
+{
+    private readonly RootCommand _root;
+    private readonly Option<string> _config = new("--config") { Description = "JSON config file (// comments allowed). Also SCRAPER_CONFIG.", HelpName = "FILE", Recursive = true };
+    private readonly Dictionary<string, Option<string>> _settings = new(StringComparer.Ordinal);
+    private readonly Option<string> _market = new("--market") { Description = "Market to export, e.g. KRW-BTC.", HelpName = "M" };
+    private readonly Option<string> _unit = new("--unit") { Description = "Unit to export: 1,3,5,10,15,30,60,240 or day.", HelpName = "U" };
+    private readonly Option<string> _from = new("--from") { Description = "First candle start to export (ISO or age such as 7d).", HelpName = "T" };
+    private readonly Option<string> _to = new("--to") { Description = "Export candles starting before this (ISO or age).", HelpName = "T" };
+    private readonly Option<string> _format = new("--format") { Description = "csv or jsonl.", HelpName = "csv|jsonl", DefaultValueFactory = _ => "csv" };
+    private readonly Dictionary<Command, Verb> _verbs = new();
+    private readonly HashSet<System.CommandLine.Invocation.CommandLineAction> _verbActions = [];
+
+    private static readonly (string Key, string Help, string Name)[] SettingOptions =
+    [
+        ("UpbitUrl", "Exchange base URL (default https://api.upbit.com).", "URL"),
+        ("Markets", "Markets, comma-separated (default KRW-BTC).", "LIST"),
+        ("Units", "Minute units 1,3,5,10,15,30,60,240 and/or day (default 1).", "LIST"),
+        ("Since", "Start of the history: ISO date/time or an age such as 30d, 12h (default 30d).", "T"),
+        ("Until", "End of the history for backfill/verify (default now).", "T"),
+        ("Db", "SQLite file (default ./data/candles.db, or $STATE_DIRECTORY/candles.db under systemd).", "PATH"),
+        ("Listen", "Metrics endpoint HOST:PORT (default 0.0.0.0:8081; 127.0.0.1:8081 for this machine only).", "HOST:PORT"),
+        ("Rate", "Requests per second per rate-limit group (default 10).", "N"),
+        ("TickerInterval", "How often the ticker is fetched (default 1s).", "DURATION"),
+        ("RequestTimeout", "Timeout of one HTTP request (default 10s).", "DURATION"),
+        ("AccessKey", "Upbit access key (prefer --access-key-file or systemd credentials).", "KEY"),
+        ("SecretKey", "Upbit secret key (prefer --secret-key-file or systemd credentials).", "KEY"),
+        ("AccessKeyFile", "File holding the access key.", "FILE"),
+        ("SecretKeyFile", "File holding the secret key.", "FILE"),
+        ("LogLevel", "Trace, Debug, Information, Warning, Error (default Information).", "LEVEL"),
+    ];
+
+    /// <summary>Builds the command tree.</summary>
+    public CommandLineInterface()
+    {
+        _root = new RootCommand("Collects Upbit candles into SQLite without gaps and exports Prometheus metrics.");
+        _root.Options.Add(_config);
+        foreach (var (key, help, name) in SettingOptions)
+        {
+            var option = new Option<string>(SettingsLoader.Flag(key)) { Description = help, HelpName = name, Recursive = true };
+            _settings[key] = option;
+            _root.Options.Add(option);
+        }
+        var run = new Command("run", "The daemon (default): backfill the range, then follow every closed candle; serve /metrics.");
+        var backfill = new Command("backfill", "Fetch the configured range once and exit 0 when it is complete.");
+        var verify = new Command("verify", "Print covered ranges, candle counts and gaps per market and unit; exit 1 on a gap.");
+        var export = new Command("export", "Write stored candles to stdout as CSV or JSON lines.");
+        foreach (var option in new[] { _market, _unit, _from, _to, _format }) export.Options.Add(option);
+        foreach (var (command, verb) in new[] { ((Command)_root, Verb.Run), (run, Verb.Run), (backfill, Verb.Backfill), (verify, Verb.Verify), (export, Verb.Export) })
+        {
+            command.SetAction(_ => ExitCodes.Ok);
+            _verbActions.Add(command.Action!);
+            if (command == _root) continue;
+            _root.Subcommands.Add(command);
+            _verbs[command] = verb;
+        }
+    }
+
+    /// <summary>
+    /// Parses <paramref name="args"/>. Returns the request, or null after printing help/version
+    /// (exit code in <paramref name="exitCode"/>). Throws <see cref="ConfigException"/> on a parse error.
+    /// </summary>
+    public CommandLineRequest? Parse(string[] args, TextWriter output, out int exitCode)
+    {
+        exitCode = ExitCodes.Ok;
+        var result = _root.Parse(args);
+        // Verbs carry a no-op action (the caller runs them); any other action is help or version.
+        if (result.Errors.Count == 0 && result.Action is { } action && !_verbActions.Contains(action))
+        {
+            exitCode = result.Invoke(new InvocationConfiguration { Output = output, EnableDefaultExceptionHandler = false });
+            return null;
+        }
+        if (result.Errors.Count > 0)
+            throw new ConfigException($"invalid command line: {result.Errors[0].Message} (see --help)");
+
+        var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, option) in _settings)
+        {
+            if (result.GetResult(option) is { Implicit: false } && result.GetValue(option) is { } value) settings[key] = value;
+        }
+        var verb = _verbs.GetValueOrDefault(result.CommandResult.Command, Verb.Run);
+        ExportRequest? export = verb == Verb.Export
+            ? new ExportRequest(result.GetValue(_market), result.GetValue(_unit), result.GetValue(_from), result.GetValue(_to), result.GetValue(_format) ?? "csv")
+            : null;
+        return new CommandLineRequest(verb, result.GetValue(_config), settings, export);
+    }
+}

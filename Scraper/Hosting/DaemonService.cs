@@ -1,0 +1,41 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Scraper.Storage;
+
+namespace Scraper.Hosting;
+
+/// <summary>
+/// The daemon's single long-running loop: ticker and balances on their periods, the candle
+/// backfill, then following. A database failure stops the host with exit code 74; everything the
+/// exchange does is handled inside the pipeline and never ends this loop.
+/// </summary>
+public sealed partial class DaemonService(
+    ScraperComponents components,
+    IHostApplicationLifetime lifetime,
+    ILogger<DaemonService> logger) : BackgroundService
+{
+    /// <summary>The exit code the process should end with.</summary>
+    public int ExitCode { get; private set; } = ExitCodes.Ok;
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        stoppingToken.Register(components.StopSending);
+        components.StartQuotes();
+        try
+        {
+            var summary = await components.Collector.RunPassAsync(DateTimeOffset.MaxValue, null, logProgress: true, stoppingToken);
+            if (!summary.Stopped) await components.Collector.FollowAsync(stoppingToken);
+        }
+        catch (Exception e) when (e is SqliteException or StoreException or IOException)
+        {
+            ExitCode = ExitCodes.Database;
+            LogDatabaseFailed(logger, components.Settings.DbPath, SettingsLoader.FirstLine(e.Message));
+            lifetime.StopApplication();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "database {Path} failed: {Error}; stopping (nothing committed is lost; restart once the cause is fixed)")]
+    private static partial void LogDatabaseFailed(ILogger logger, string path, string error);
+}

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Reactive.Concurrency;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Scraper.Metrics;
+using Scraper.Storage;
+
+namespace Scraper.Hosting;
+
+/// <summary>What a run of the program may touch: streams, environment, clock, cancellation.</summary>
+public sealed record AppContext(
+    TextWriter Out,
+    TextWriter Error,
+    IReadOnlyDictionary<string, string> Environment,
+    TimeProvider Time,
+    CancellationToken Stop);
+
+/// <summary>The program: parses the command line, validates the configuration, runs the verb.</summary>
+public static partial class ScraperApp
+{
+    /// <summary>Runs one command line to its exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, AppContext app)
+    {
+        try
+        {
+            var request = new CommandLineInterface().Parse(args, app.Out, out var helpExit);
+            if (request is null) return helpExit;
+            var needsWritableDb = request.Verb is Verb.Run or Verb.Backfill;
+            var settings = SettingsLoader.Load(request.Settings, request.ConfigFile, app.Environment, app.Time.GetUtcNow(), needsWritableDb);
+            return request.Verb switch
+            {
+                Verb.Backfill => await BackfillVerb.RunAsync(settings, app),
+                Verb.Verify => VerifyVerb.Run(settings, app),
+                Verb.Export => ExportVerb.Run(settings, request.Export!, app),
+                _ => await RunDaemonAsync(settings, app),
+            };
+        }
+        catch (ConfigException e)
+        {
+            await app.Error.WriteLineAsync($"bitcoin-price-scraper: {e.Message}");
+            return ExitCodes.Config;
+        }
+        catch (StoreException e)
+        {
+            await app.Error.WriteLineAsync($"bitcoin-price-scraper: {e.Message}");
+            return ExitCodes.Database;
+        }
+    }
+
+    /// <summary>
+    /// The daemon. Binds the metrics port and opens the database before the host starts, so
+    /// systemd's READY=1 (sent once the host has started) means both are up.
+    /// </summary>
+    private static async Task<int> RunDaemonAsync(ScraperSettings settings, AppContext app)
+    {
+        var journal = Logging.UnderSystemd(app.Environment);
+        using var loggers = Logging.CreateFactory(settings.LogLevel, journal);
+        var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), ScraperComponents.Version);
+        using var listener = StartMetrics(settings, metrics);
+        using var store = SqliteCandleStore.Open(settings.DbPath, app.Time);
+        using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance);
+        LogStarting(loggers.CreateLogger("Scraper.Main"), ScraperComponents.Version, string.Join(',', settings.Markets),
+            string.Join(',', settings.Units), settings.Since.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+            settings.DbPath, settings.Listen.ToString(), settings.Credentials is null ? "no" : "yes");
+
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ApplicationName = "bitcoin-price-scraper" });
+        builder.Services.AddSingleton(loggers);
+        builder.Services.AddSystemd();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = CandleCollectorShutdown);
+        DaemonService? daemon = null;
+        builder.Services.AddHostedService(sp => daemon = new DaemonService(components, sp.GetRequiredService<IHostApplicationLifetime>(), loggers.CreateLogger<DaemonService>()));
+        using var host = builder.Build();
+        await host.RunAsync(app.Stop);
+        return daemon?.ExitCode ?? ExitCodes.Ok;
+    }
+
+    private static readonly TimeSpan CandleCollectorShutdown = Pipeline.CandleCollector.ShutdownGrace + TimeSpan.FromSeconds(3);
+
+    private static MetricsListener StartMetrics(ScraperSettings settings, ScraperMetrics metrics)
+    {
+        var listener = new MetricsListener(settings.Listen, metrics.Registry);
+        try
+        {
+            listener.Start();
+            return listener;
+        }
+        catch (HttpListenerException e)
+        {
+            listener.Dispose();
+            throw new ConfigException($"invalid --listen '{settings.Listen}': cannot listen there ({e.Message}); expected a free port on a local address");
+        }
+    }
+
+    /// <summary>Cancels <paramref name="source"/> on SIGINT and SIGTERM (one-shot verbs).</summary>
+    internal static IDisposable[] CancelOnSignals(CancellationTokenSource source) =>
+    [
+        PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; source.Cancel(); }),
+        PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; source.Cancel(); }),
+    ];
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "bitcoin-price-scraper {Version}: markets {Markets}, units {Units}, since {Since}, database {Db}, metrics on {Listen}/metrics, API keys: {Keys}")]
+    private static partial void LogStarting(ILogger logger, string version, string markets, string units, string since, string db, string listen, string keys);
+}

@@ -1,0 +1,37 @@
+using Scraper.Exchange;
+using Scraper.Metrics;
+using Scraper.Storage;
+
+namespace Scraper.Hosting;
+
+/// <summary>The validated configuration of one run. Built only by <see cref="SettingsLoader"/>.</summary>
+public sealed record ScraperSettings
+{
+    /// <summary>Base URL of the exchange.</summary>
+    public required Uri UpbitUrl { get; init; }
+    /// <summary>Markets to collect, e.g. KRW-BTC.</summary>
+    public required IReadOnlyList<string> Markets { get; init; }
+    /// <summary>Candle units to collect.</summary>
+    public required IReadOnlyList<CandleUnit> Units { get; init; }
+    /// <summary>Start of the wanted history.</summary>
+    public required DateTimeOffset Since { get; init; }
+    /// <summary>End of the wanted history; null: now, moving.</summary>
+    public DateTimeOffset? Until { get; init; }
+    /// <summary>The SQLite file.</summary>
+    public required string DbPath { get; init; }
+    /// <summary>Where /metrics listens.</summary>
+    public required ListenAddress Listen { get; init; }
+    /// <summary>Requests per second per rate-limit group.</summary>
+    public required int Rate { get; init; }
+    /// <summary>How often the ticker is fetched.</summary>
+    public required TimeSpan TickerInterval { get; init; }
+    /// <summary>Timeout of one HTTP request.</summary>
+    public required TimeSpan RequestTimeout { get; init; }
+    /// <summary>API keys, when configured (never printed: the record's ToString redacts them).</summary>
+    public UpbitCredentials? Credentials { get; init; }
+    /// <summary>Lowest log level written.</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
+
+    /// <summary>Every configured series, markets × units.</summary>
+    public IReadOnlyList<SeriesKey> Series => [.. Markets.SelectMany(m => Units.Select(u => new SeriesKey(m, u)))];
+}

@@ -1,0 +1,307 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.Configuration.Memory;
+using Scraper.Exchange;
+using Scraper.Metrics;
+
+namespace Scraper.Hosting;
+
+/// <summary>
+/// Builds <see cref="ScraperSettings"/> from, lowest precedence first: built-in defaults, the JSON
+/// config file (--config, or SCRAPER_CONFIG), environment variables (SCRAPER_RATE, …), systemd
+/// credentials ($CREDENTIALS_DIRECTORY/upbit-access-key, upbit-secret-key), the command line.
+/// Every error names where the bad value came from, the value, and what is expected.
+/// </summary>
+public static partial class SettingsLoader
+{
+    /// <summary>Prefix of the environment variables.</summary>
+    public const string EnvironmentPrefix = "SCRAPER_";
+
+    /// <summary>Every configuration key, as written in the JSON file.</summary>
+    public static readonly IReadOnlyList<string> Keys =
+    [
+        "UpbitUrl", "Markets", "Units", "Since", "Until", "Db", "Listen", "Rate", "TickerInterval", "RequestTimeout",
+        "AccessKey", "SecretKey", "AccessKeyFile", "SecretKeyFile", "LogLevel",
+    ];
+
+    private static readonly HashSet<string> SecretKeys = new(StringComparer.OrdinalIgnoreCase) { "AccessKey", "SecretKey" };
+
+    [GeneratedRegex("^[A-Z0-9]{2,10}-[A-Z0-9]{1,20}$", RegexOptions.CultureInvariant)]
+    private static partial Regex MarketPattern();
+
+    /// <summary>The command-line flag of a key: Rate → --rate, UpbitUrl → --upbit-url.</summary>
+    public static string Flag(string key) => "--" + KebabPattern().Replace(key, "$1-$2").ToLowerInvariant();
+
+    [GeneratedRegex("([a-z0-9])([A-Z])", RegexOptions.CultureInvariant)]
+    private static partial Regex KebabPattern();
+
+    /// <summary>Loads and validates. Throws <see cref="ConfigException"/> on the first bad value.</summary>
+    /// <param name="commandLine">Values given on the command line, by key.</param>
+    /// <param name="configFile">--config FILE, or null.</param>
+    /// <param name="environment">The process environment (injected for tests).</param>
+    /// <param name="now">The current time, for relative --since/--until.</param>
+    /// <param name="needsWritableDb">run and backfill write the database; verify and export only read it.</param>
+    public static ScraperSettings Load(
+        IReadOnlyDictionary<string, string> commandLine,
+        string? configFile,
+        IReadOnlyDictionary<string, string> environment,
+        DateTimeOffset now,
+        bool needsWritableDb)
+    {
+        configFile ??= environment.GetValueOrDefault(EnvironmentPrefix + "CONFIG");
+        var builder = new ConfigurationBuilder();
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile)) throw new ConfigException($"invalid --config '{configFile}': file not found (expected a JSON config file)");
+            var json = new JsonConfigurationSource { Path = Path.GetFullPath(configFile), Optional = false, ReloadOnChange = false };
+            json.ResolveFileProvider();
+            builder.Add(json);
+        }
+        var env = environment
+            .Where(kv => kv.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase) && !kv.Key.Equals(EnvironmentPrefix + "CONFIG", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(kv => kv.Key[EnvironmentPrefix.Length..], kv => (string?)kv.Value, StringComparer.OrdinalIgnoreCase);
+        builder.Add(new MemoryConfigurationSource { InitialData = env });
+        builder.Add(new MemoryConfigurationSource { InitialData = ReadCredentialsDirectory(environment) });
+        builder.Add(new MemoryConfigurationSource { InitialData = commandLine.ToDictionary(kv => kv.Key, kv => (string?)kv.Value) });
+
+        IConfigurationRoot config;
+        try
+        {
+            config = builder.Build();
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or System.Text.Json.JsonException)
+        {
+            throw new ConfigException($"invalid --config '{configFile}': not valid JSON ({FirstLine(e.Message)}); expected an object of option names, e.g. {{\"Markets\": \"KRW-BTC\"}}");
+        }
+
+        var sources = new SourceNames(config, configFile, env.Keys);
+        RejectUnknownKeys(config, sources, env.Keys);
+        var reader = new Reader(config, sources);
+
+        var markets = reader.List("Markets", "KRW-BTC")
+            .Select(m => m.Trim().ToUpperInvariant())
+            .ToList();
+        foreach (var market in markets)
+        {
+            if (!MarketPattern().IsMatch(market))
+                throw reader.Error("Markets", string.Join(',', markets), $"expected markets like KRW-BTC,BTC-ETH (QUOTE-BASE, letters and digits); '{market}' is not one");
+        }
+        if (markets.Count == 0) throw reader.Error("Markets", "", "expected at least one market, e.g. KRW-BTC");
+
+        var units = new List<CandleUnit>();
+        foreach (var text in reader.List("Units", "1"))
+        {
+            if (!CandleUnit.TryParse(text, out var unit))
+                throw reader.Error("Units", text, "expected minute units 1,3,5,10,15,30,60,240 or day");
+            if (!units.Contains(unit)) units.Add(unit);
+        }
+
+        var sinceText = reader.String("Since", "30d");
+        if (!Durations.TryParseInstant(sinceText, now, out var since))
+            throw reader.Error("Since", sinceText, "expected an ISO date or date-time (2025-01-31, 2025-01-31T12:00:00Z) or an age such as 30d, 12h");
+        DateTimeOffset? until = null;
+        if (reader.Has("Until"))
+        {
+            var untilText = reader.String("Until", "");
+            if (!Durations.TryParseInstant(untilText, now, out var u))
+                throw reader.Error("Until", untilText, "expected an ISO date or date-time or an age such as 1d");
+            until = u;
+        }
+        if (since >= (until ?? now))
+            throw reader.Error("Since", sinceText, $"expected a time before {(until is null ? "now" : "--until")} ({(until ?? now).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ})");
+
+        var urlText = reader.String("UpbitUrl", "https://api.upbit.com");
+        if (!Uri.TryCreate(urlText, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(url.Query))
+            throw reader.Error("UpbitUrl", urlText, "expected an http(s) base URL such as https://api.upbit.com");
+
+        var listenText = reader.String("Listen", "0.0.0.0:8081");
+        var listen = ListenAddress.TryParse(listenText, out var listenError) ?? throw reader.Error("Listen", listenText, listenError);
+
+        var rateText = reader.String("Rate", "10");
+        if (!int.TryParse(rateText, NumberStyles.None, CultureInfo.InvariantCulture, out var rate) || rate is < 1 or > 1000)
+            throw reader.Error("Rate", rateText, "expected a whole number of requests per second from 1 to 1000");
+
+        var tickerInterval = reader.Duration("TickerInterval", "1s", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
+        var timeout = reader.Duration("RequestTimeout", "10s", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5));
+
+        var logLevelText = reader.String("LogLevel", "Information");
+        if (!Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(logLevelText, ignoreCase: true, out var logLevel) || !Enum.IsDefined(logLevel))
+            throw reader.Error("LogLevel", logLevelText, "expected Trace, Debug, Information, Warning, Error or Critical");
+
+        var dbPath = reader.String("Db", environment.TryGetValue("STATE_DIRECTORY", out var state) && state.Length > 0
+            ? Path.Combine(state.Split(':')[0], "candles.db")
+            : Path.Combine("data", "candles.db"));
+        if (needsWritableDb) EnsureWritable(dbPath, reader);
+
+        return new ScraperSettings
+        {
+            UpbitUrl = url,
+            Markets = markets,
+            Units = units,
+            Since = since,
+            Until = until,
+            DbPath = Path.GetFullPath(dbPath),
+            Listen = listen,
+            Rate = rate,
+            TickerInterval = tickerInterval,
+            RequestTimeout = timeout,
+            Credentials = ReadCredentials(reader),
+            LogLevel = logLevel,
+        };
+    }
+
+    private static UpbitCredentials? ReadCredentials(Reader reader)
+    {
+        var access = SecretValue(reader, "AccessKey", "AccessKeyFile");
+        var secret = SecretValue(reader, "SecretKey", "SecretKeyFile");
+        if (access is null && secret is null) return null;
+        if (access is null) throw reader.Error("AccessKey", "(missing)", "expected an access key too, since a secret key is configured");
+        if (secret is null) throw reader.Error("SecretKey", "(missing)", "expected a secret key too, since an access key is configured");
+        return new UpbitCredentials(access, secret);
+    }
+
+    private static string? SecretValue(Reader reader, string key, string fileKey)
+    {
+        if (reader.Has(fileKey))
+        {
+            var file = reader.String(fileKey, "");
+            string text;
+            try
+            {
+                text = File.ReadAllText(file).Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw reader.Error(fileKey, file, $"expected a readable file holding the key ({FirstLine(e.Message)})");
+            }
+            if (text.Length == 0) throw reader.Error(fileKey, file, "expected the file to hold the key, but it is empty");
+            return text;
+        }
+        if (!reader.Has(key)) return null;
+        var value = reader.String(key, "").Trim();
+        return value.Length == 0 ? throw reader.Error(key, "(empty)", "expected a non-empty key") : value;
+    }
+
+    private static Dictionary<string, string?> ReadCredentialsDirectory(IReadOnlyDictionary<string, string> environment)
+    {
+        var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (!environment.TryGetValue("CREDENTIALS_DIRECTORY", out var dir) || string.IsNullOrEmpty(dir)) return data;
+        foreach (var (file, key) in new[] { ("upbit-access-key", "AccessKeyFile"), ("upbit-secret-key", "SecretKeyFile") })
+        {
+            var path = Path.Combine(dir, file);
+            if (File.Exists(path)) data[key] = path;
+        }
+        return data;
+    }
+
+    private static void EnsureWritable(string dbPath, Reader reader)
+    {
+        var full = Path.GetFullPath(dbPath);
+        if (Directory.Exists(full)) throw reader.Error("Db", dbPath, "expected a file path, but it is a directory");
+        var dir = Path.GetDirectoryName(full)!;
+        try
+        {
+            Directory.CreateDirectory(dir);
+            if (File.Exists(full))
+            {
+                using var _ = new FileStream(full, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            }
+            else
+            {
+                var probe = Path.Combine(dir, $".bitcoin-price-scraper-write-test-{Environment.ProcessId}");
+                using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw reader.Error("Db", dbPath, $"expected a writable database path ({FirstLine(e.Message)})");
+        }
+    }
+
+    private static void RejectUnknownKeys(IConfigurationRoot config, SourceNames sources, IEnumerable<string> envKeys)
+    {
+        var known = new HashSet<string>(Keys, StringComparer.OrdinalIgnoreCase);
+        foreach (var provider in config.Providers.OfType<JsonConfigurationProvider>())
+        {
+            foreach (var key in provider.GetChildKeys([], null).Distinct(StringComparer.OrdinalIgnoreCase))
+            {
+                if (!known.Contains(key))
+                    throw new ConfigException($"invalid key \"{key}\" in {sources.ConfigFile}: unknown option (expected one of {string.Join(", ", Keys)})");
+            }
+        }
+        foreach (var key in envKeys)
+        {
+            if (!known.Contains(key))
+                throw new ConfigException($"invalid environment variable {EnvironmentPrefix}{key.ToUpperInvariant()}: unknown option (expected {EnvironmentPrefix} followed by one of {string.Join(", ", Keys.Select(k => k.ToUpperInvariant()))})");
+        }
+    }
+
+    internal static string FirstLine(string message)
+    {
+        var line = message.Split('\n')[0].Trim();
+        return line.Length > 200 ? line[..200] : line;
+    }
+
+    /// <summary>Names where a key's value came from, for error messages.</summary>
+    private sealed class SourceNames(IConfigurationRoot config, string? configFile, IEnumerable<string> envKeys)
+    {
+        private readonly HashSet<string> _env = new(envKeys, StringComparer.OrdinalIgnoreCase);
+
+        public string? ConfigFile { get; } = configFile;
+
+        public string Describe(string key)
+        {
+            var providers = config.Providers.ToList();
+            for (var i = providers.Count - 1; i >= 0; i--)
+            {
+                var p = providers[i];
+                if (!p.TryGet(key, out _) && !p.GetChildKeys([], key).Any()) continue;
+                return p switch
+                {
+                    JsonConfigurationProvider => $"\"{key}\" in {ConfigFile}",
+                    _ when i == providers.Count - 1 => Flag(key),
+                    _ when i == providers.Count - 2 => "$CREDENTIALS_DIRECTORY file for " + Flag(key),
+                    _ when _env.Contains(key) => EnvironmentPrefix + key.ToUpperInvariant(),
+                    _ => Flag(key),
+                };
+            }
+            return Flag(key);
+        }
+    }
+
+    /// <summary>Typed reads of configuration values with errors that name their source.</summary>
+    private sealed class Reader(IConfigurationRoot config, SourceNames sources)
+    {
+        public bool Has(string key) => config[key] is not null || config.GetSection(key).GetChildren().Any();
+
+        public string String(string key, string fallback) => config[key] ?? fallback;
+
+        public IReadOnlyList<string> List(string key, string fallback)
+        {
+            var section = config.GetSection(key);
+            var children = section.GetChildren().Select(c => c.Value).OfType<string>().ToList();
+            var raw = children.Count > 0 ? children : [section.Value ?? fallback];
+            return raw.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        }
+
+        public TimeSpan Duration(string key, string fallback, TimeSpan min, TimeSpan max)
+        {
+            var text = String(key, fallback);
+            if (!Durations.TryParseDuration(text, out var value) || value < min || value > max)
+                throw Error(key, text, $"expected a duration from {Show(min)} to {Show(max)} such as 500ms, 1s, 2m");
+            return value;
+        }
+
+        public ConfigException Error(string key, string value, string expected)
+        {
+            var shown = SecretKeys.Contains(key) ? "(value hidden)" : $"'{value}'";
+            return new ConfigException($"invalid {sources.Describe(key)} {shown}: {expected}");
+        }
+
+        private static string Show(TimeSpan t) =>
+            t < TimeSpan.FromSeconds(1) ? $"{t.TotalMilliseconds:0}ms" : t < TimeSpan.FromMinutes(1) ? $"{t.TotalSeconds:0}s" : t < TimeSpan.FromHours(1) ? $"{t.TotalMinutes:0}m" : $"{t.TotalHours:0}h";
+    }
+}

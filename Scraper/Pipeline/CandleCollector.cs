@@ -1,0 +1,181 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Linq;
+using Microsoft.Extensions.Logging;
+using Scraper.Metrics;
+using Scraper.Storage;
+
+namespace Scraper.Pipeline;
+
+/// <summary>What one pass over the wanted range did.</summary>
+public sealed record PassSummary(int WindowsPlanned, int WindowsFetched, int WindowsSkipped, long CandlesWritten, bool Stopped);
+
+/// <summary>
+/// Backfills and then follows the configured series. Both are the same mechanism: a pass plans
+/// the windows that coverage says are missing in [since, now) and runs them through the pipeline.
+/// The backfill is the first pass; following repeats a pass shortly after each candle closes. A
+/// window that failed is simply still missing next time, so nothing is ever silently lost.
+/// </summary>
+public sealed partial class CandleCollector(
+    IReadOnlyList<SeriesKey> series,
+    DateTimeOffset since,
+    ICandleStore store,
+    CandleFetchPipeline pipeline,
+    RateLimitGroup limiter,
+    CandleResultWriter writer,
+    ScraperMetrics metrics,
+    TimeProvider time,
+    IScheduler scheduler,
+    ILogger<CandleCollector> logger)
+{
+    /// <summary>How long in-flight responses may take to arrive and be stored after a stop.</summary>
+    public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long after a candle closes the follow pass asks for it.</summary>
+    public static readonly TimeSpan FollowDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>Progress of the running pass, for a progress bar; null between passes.</summary>
+    public BackfillProgress? Progress { get; private set; }
+
+    /// <summary>The gaps of a series in [since, until), where until is capped to what may be covered now.</summary>
+    public IReadOnlyList<TimeRange> Gaps(SeriesKey key, DateTimeOffset until)
+    {
+        var coverable = WindowPlanner.CoverableEnd(key, time.GetUtcNow());
+        return WindowPlanner.Missing(key, store.GetCoverage(key), since, until < coverable ? until : coverable);
+    }
+
+    /// <summary>
+    /// One pass: fetches every window missing in [since, min(until, closed candles)) of the
+    /// included series. On <paramref name="stop"/> no new request starts; responses in flight are
+    /// still stored for up to <see cref="ShutdownGrace"/>.
+    /// </summary>
+    public async Task<PassSummary> RunPassAsync(DateTimeOffset until, Func<SeriesKey, bool>? include, bool logProgress, CancellationToken stop)
+    {
+        var now = time.GetUtcNow();
+        var plan = new Dictionary<SeriesKey, (TimeRange Wanted, TimeSpan Missing, int Windows)>();
+        var perSeries = new List<IReadOnlyList<CandleWindow>>();
+        foreach (var key in series)
+        {
+            PublishStatic(key);
+            if (include is not null && !include(key)) continue;
+            var closedEnd = WindowPlanner.ClosedEnd(key, now);
+            var end = until < closedEnd ? key.Unit.AlignDown(until) : closedEnd;
+            var wanted = new TimeRange(key.Unit.AlignDown(since), end);
+            var missing = WindowPlanner.Missing(key, store.GetCoverage(key), since, end);
+            var windows = WindowPlanner.Split(key, missing).ToList();
+            plan[key] = (wanted, TimeSpan.FromTicks(missing.Sum(r => (r.End - r.Start).Ticks)), windows.Count);
+            perSeries.Add(windows);
+        }
+        var all = WindowPlanner.Interleave(perSeries).ToList();
+        var progress = new BackfillProgress(plan, metrics, time);
+        Progress = progress;
+        if (logProgress) LogPassStart(logger, all.Count, plan.Count);
+
+        var fetched = 0;
+        var skipped = 0;
+        long candles = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var maxInFlight = Math.Max(16, limiter.RequestsPerWindow * 4);
+
+        using var subscription = pipeline.Fetch(all, maxInFlight)
+            .Select(result => (result, written: writer.Write(result))) // the store subscribes: one transaction per response
+            .Do(x =>
+            {
+                progress.Add(x.result, x.written);
+                if (x.result.Fetched) Interlocked.Increment(ref fetched);
+                else Interlocked.Increment(ref skipped);
+                Interlocked.Add(ref candles, x.written);
+            })
+            .Subscribe(_ => { }, e => done.TrySetException(e), () => done.TrySetResult());
+        using var progressTicks = Observable.Interval(TimeSpan.FromSeconds(10), scheduler).Subscribe(_ =>
+        {
+            progress.Publish();
+            if (logProgress) progress.Log(logger);
+        });
+
+        var stopped = false;
+        using (stop.Register(limiter.Stop))
+        {
+            try
+            {
+                await done.Task.WaitAsync(stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                stopped = true;
+                try
+                {
+                    await done.Task.WaitAsync(ShutdownGrace, time).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    LogGraceExpired(logger, ShutdownGrace.TotalSeconds);
+                }
+            }
+        }
+
+        progress.Publish();
+        Progress = null;
+        foreach (var key in plan.Keys) PublishCoverage(key);
+        if (logProgress)
+        {
+            progress.Log(logger);
+            LogPassEnd(logger, fetched, skipped, candles, stopped ? " (stopped)" : "");
+        }
+        return new PassSummary(all.Count, fetched, skipped, candles, stopped);
+    }
+
+    /// <summary>
+    /// Follows every series: shortly after each candle closes, fetches what is missing up to it,
+    /// including windows an earlier pass had to skip. Runs until <paramref name="stop"/>.
+    /// </summary>
+    public async Task FollowAsync(CancellationToken stop)
+    {
+        var fetchedUpTo = new Dictionary<SeriesKey, DateTimeOffset>();
+        foreach (var key in series)
+        {
+            fetchedUpTo[key] = WindowPlanner.ClosedEnd(key, time.GetUtcNow());
+            metrics.Following.WithLabels(key.Market, key.Unit.Name).Set(1);
+        }
+        LogFollowing(logger, series.Count);
+        while (!stop.IsCancellationRequested)
+        {
+            var now = time.GetUtcNow();
+            var wake = series.Min(k => WindowPlanner.ClosedEnd(k, now) + k.Unit.Interval) + FollowDelay;
+            try
+            {
+                await Task.Delay(wake - now, time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            now = time.GetUtcNow();
+            var due = series.Where(k => WindowPlanner.ClosedEnd(k, now) > fetchedUpTo[k] || Gaps(k, now).Count > 0).ToHashSet();
+            if (due.Count == 0) continue;
+            var summary = await RunPassAsync(now, due.Contains, logProgress: false, stop).ConfigureAwait(false);
+            if (summary.Stopped) return;
+            foreach (var key in due) fetchedUpTo[key] = WindowPlanner.ClosedEnd(key, now);
+        }
+    }
+
+    private void PublishStatic(SeriesKey key) =>
+        metrics.CandleInterval.WithLabels(key.Market, key.Unit.Name).Set(key.Unit.Interval.TotalSeconds);
+
+    private void PublishCoverage(SeriesKey key)
+    {
+        var until = Coverage.CoveredUntil(store.GetCoverage(key), key.Unit.AlignDown(since));
+        metrics.CoveredUntil.WithLabels(key.Market, key.Unit.Name).Set(until.ToUnixTimeSeconds());
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "backfill: {Windows} windows to fetch across {Series} series")]
+    private static partial void LogPassStart(ILogger logger, int windows, int series);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "backfill pass done: {Fetched} windows fetched, {Skipped} skipped, {Candles} candles written{Stopped}")]
+    private static partial void LogPassEnd(ILogger logger, int fetched, int skipped, long candles, string stopped);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "following {Count} series: each closed candle is fetched shortly after it closes")]
+    private static partial void LogFollowing(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stop: responses still in flight after {Seconds} s were abandoned; their windows stay gaps and are fetched after the restart")]
+    private static partial void LogGraceExpired(ILogger logger, double seconds);
+}

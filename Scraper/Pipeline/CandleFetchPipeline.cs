@@ -1,0 +1,89 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Linq;
+using Microsoft.Extensions.Logging;
+using Scraper.Exchange;
+using Scraper.Metrics;
+
+namespace Scraper.Pipeline;
+
+/// <summary>
+/// The design's pipeline for candle pages, read top to bottom: windows wait for a permit of the
+/// time-sliced rate limiter (at most N per slice), <c>SelectMany</c> runs the HTTP calls
+/// concurrently, transient failures are retried with back-off through <c>RetryWhen</c> (each retry
+/// waits for a new permit, so it spends from the same budget), permanent ones go through
+/// <c>Catch</c> and skip the window, and side effects keep the metrics and the limiter informed.
+/// </summary>
+public sealed partial class CandleFetchPipeline(
+    IUpbitClient client,
+    RateLimitGroup limiter,
+    RetryPolicy retryPolicy,
+    IScheduler scheduler,
+    ScraperMetrics metrics,
+    FailureLog failures,
+    ILogger<CandleFetchPipeline> logger)
+{
+    /// <summary>
+    /// Fetches every window; one result per window that was attempted (none for windows still
+    /// waiting when the limiter is stopped). At most <paramref name="maxInFlight"/> windows are
+    /// between their first permit request and their result at any time, so memory stays flat.
+    /// </summary>
+    public IObservable<WindowResult> Fetch(IEnumerable<CandleWindow> windows, int maxInFlight) =>
+        windows.ToObservable(ImmediateScheduler.Instance)
+            .Select(FetchWindow)
+            .Merge(maxInFlight);
+
+    /// <summary>All attempts of one window, ending in one result (fetched or skipped).</summary>
+    public IObservable<WindowResult> FetchWindow(CandleWindow window)
+    {
+        var attempts = 0;
+        var transientFailures = 0;
+
+        var oneAttempt = Observable.Defer(() =>
+        {
+            var isRetry = attempts++ > 0;
+            return limiter.Acquire()
+                .Do(_ => (isRetry ? metrics.RequestRetry : metrics.RequestNew).WithLabels(limiter.Name).Inc())
+                .SelectMany(sentAt => Observable
+                    .FromAsync(ct => client.GetCandlesAsync(window.Query, ct))
+                    .Select(response => (sentAt, response)))
+                .Do(x => Observe(window, x.sentAt, x.response))
+                .Select(x => x.response.Outcome switch
+                {
+                    ExchangeOutcome.Success => x.response,
+                    ExchangeOutcome.Permanent => throw new PermanentExchangeException(x.response),
+                    _ => throw new RetryableExchangeException(x.response),
+                });
+        });
+
+        return oneAttempt
+            .RetryWhen(errors => errors.SelectMany(error =>
+            {
+                if (error is not RetryableExchangeException retryable) return Observable.Throw<long>(error);
+                // 429 and 418 wait inside the limiter (it pauses the group); only the other
+                // transient failures back off here and count toward giving up.
+                if (retryable.Response.Outcome is ExchangeOutcome.RateLimited or ExchangeOutcome.Banned)
+                    return Observable.Return(0L);
+                if (++transientFailures >= retryPolicy.MaxAttempts) return Observable.Throw<long>(error);
+                return Observable.Timer(retryPolicy.BackoffFor(transientFailures - 1), scheduler);
+            }))
+            .Select(response => new WindowResult(window, response, attempts))
+            .Catch((RetryableExchangeException e) => Skip(window, e.Response, attempts, "gave up after retries"))
+            .Catch((PermanentExchangeException e) => Skip(window, e.Response, attempts, "refused by the exchange"));
+    }
+
+    private IObservable<WindowResult> Skip(CandleWindow window, ExchangeResponse<IReadOnlyList<Candle>> response, int attempts, string why)
+    {
+        metrics.WindowsSkipped.WithLabels(window.Series.Market, window.Series.Unit.Name).Inc();
+        LogSkipped(logger, window.Series.Market, window.Series.Unit.Name, window.Range.ToString(), why, attempts, response.FailureReason ?? "", response.Detail ?? "");
+        return Observable.Return(new WindowResult(window, response, attempts));
+    }
+
+    private void Observe(CandleWindow window, DateTimeOffset sentAt, ExchangeResponse<IReadOnlyList<Candle>> response)
+    {
+        ResponseObserver.Record(metrics, limiter, failures, sentAt, response,
+            $"{window.Series.Market} unit {window.Series.Unit.Name} window {window.Range}");
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "skipped {Market} unit {Unit} window {Window}: {Why} ({Attempts} attempts, last {Reason}: {Detail}); it stays a gap and is tried again on the next pass")]
+    private static partial void LogSkipped(ILogger logger, string market, string unit, string window, string why, int attempts, string reason, string detail);
+}

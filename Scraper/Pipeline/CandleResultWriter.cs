@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Logging;
+using Scraper.Exchange;
+using Scraper.Metrics;
+using Scraper.Storage;
+
+namespace Scraper.Pipeline;
+
+/// <summary>
+/// The store's subscriber: decides what of a fetched page is kept and what counts as covered, and
+/// writes both in one transaction. Coverage comes from the window that was asked for, never from
+/// counting candles (a minute without trades has no candle): a page covers its window up to the
+/// last interval that is at least one interval in the past. Candles outside the window are kept
+/// only if they are closed and of the asked market; they never extend coverage.
+/// </summary>
+public sealed partial class CandleResultWriter(ICandleStore store, ScraperMetrics metrics, TimeProvider time, ILogger<CandleResultWriter> logger)
+{
+    /// <summary>Stores one result; returns the candles written (0 for a skipped window).</summary>
+    public int Write(WindowResult result)
+    {
+        if (!result.Fetched) return 0;
+        var window = result.Window;
+        var series = window.Series;
+        var now = time.GetUtcNow();
+        var closedEnd = WindowPlanner.ClosedEnd(series, now);
+
+        var keep = new List<Candle>(result.Candles.Count);
+        var outside = 0;
+        var dropped = 0;
+        foreach (var candle in result.Candles)
+        {
+            var valid = candle.Market == series.Market && candle.Unit == series.Unit
+                        && series.Unit.AlignDown(candle.StartUtc) == candle.StartUtc && candle.StartUtc < closedEnd;
+            if (!valid)
+            {
+                dropped++;
+                continue;
+            }
+            if (!window.Range.Contains(candle.StartUtc)) outside++;
+            keep.Add(candle);
+        }
+        if (outside > 0) metrics.UnexpectedCandles.WithLabels(series.Market, series.Unit.Name, "stored_outside_window").Inc(outside);
+        if (dropped > 0)
+        {
+            metrics.UnexpectedCandles.WithLabels(series.Market, series.Unit.Name, "dropped").Inc(dropped);
+            LogDropped(logger, dropped, series.Market, series.Unit.Name, window.Range.ToString());
+        }
+
+        var coverableEnd = WindowPlanner.CoverableEnd(series, now);
+        var coveredEnd = window.End < coverableEnd ? window.End : coverableEnd;
+        TimeRange? covered = coveredEnd > window.Start ? new TimeRange(window.Start, coveredEnd) : null;
+
+        int written;
+        try
+        {
+            written = store.SaveResponse(series, keep, covered);
+        }
+        catch
+        {
+            metrics.StoreFailures.Inc();
+            throw;
+        }
+        metrics.CandlesStored.WithLabels(series.Market, series.Unit.Name).Inc(written);
+        if (keep.Count > 0)
+        {
+            var newest = keep.Max(c => c.StartUtc);
+            var gauge = metrics.NewestCandle.WithLabels(series.Market, series.Unit.Name);
+            if (newest.ToUnixTimeSeconds() > gauge.Value) gauge.Set(newest.ToUnixTimeSeconds());
+        }
+        return written;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "dropped {Count} candles of the wrong market, unit or alignment, or still forming, in the answer for {Market} unit {Unit} window {Window}")]
+    private static partial void LogDropped(ILogger logger, int count, string market, string unit, string window);
+}

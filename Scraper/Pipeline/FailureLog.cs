@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Logging;
+
+namespace Scraper.Pipeline;
+
+/// <summary>
+/// Logs failures once per burst, not once per request: the first failure of a kind after a quiet
+/// spell is logged, the rest are counted, and the count is logged when the kind recovers or every
+/// <see cref="SummaryEvery"/> while the burst goes on. Metrics still count every single one.
+/// </summary>
+public sealed partial class FailureLog(ILogger logger, TimeProvider time)
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<(string Group, string Reason), Burst> _bursts = new();
+
+    /// <summary>How often an ongoing burst is summarised.</summary>
+    public static readonly TimeSpan SummaryEvery = TimeSpan.FromSeconds(30);
+
+    /// <summary>Records one failure; logs it if it opens a burst.</summary>
+    public void Failure(string group, string reason, LogLevel level, string detail)
+    {
+        string? summary = null;
+        var open = false;
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            if (!_bursts.TryGetValue((group, reason), out var burst))
+            {
+                _bursts[(group, reason)] = new Burst { Since = now, LastSummary = now };
+                open = true;
+            }
+            else
+            {
+                burst.Suppressed++;
+                if (now - burst.LastSummary >= SummaryEvery)
+                {
+                    summary = $"{burst.Suppressed} more";
+                    burst.LastSummary = now;
+                    burst.Suppressed = 0;
+                }
+            }
+        }
+        if (open) LogBurstStart(logger, level, group, reason, detail);
+        else if (summary is not null) LogBurstOngoing(logger, level, group, reason, summary, detail);
+    }
+
+    /// <summary>Records a success of the group: closes its open bursts with a summary line.</summary>
+    public void Success(string group)
+    {
+        List<(string Reason, int Count, TimeSpan Lasted)>? closed = null;
+        lock (_gate)
+        {
+            if (_bursts.Count == 0) return;
+            var now = time.GetUtcNow();
+            foreach (var (key, burst) in _bursts.Where(kv => kv.Key.Group == group).ToList())
+            {
+                (closed ??= []).Add((key.Reason, burst.Suppressed, now - burst.Since));
+                _bursts.Remove(key);
+            }
+        }
+        if (closed is null) return;
+        foreach (var (reason, count, lasted) in closed) LogRecovered(logger, group, reason, count, lasted.TotalSeconds);
+    }
+
+    private sealed class Burst
+    {
+        public DateTimeOffset Since;
+        public DateTimeOffset LastSummary;
+        public int Suppressed;
+    }
+
+    [LoggerMessage(Message = "{Group}: {Reason}: {Detail} (further failures of this kind are counted, not logged, until it recovers)")]
+    private static partial void LogBurstStart(ILogger logger, LogLevel level, string group, string reason, string detail);
+
+    [LoggerMessage(Message = "{Group}: {Reason} continues: {Count} since the last line; latest: {Detail}")]
+    private static partial void LogBurstOngoing(ILogger logger, LogLevel level, string group, string reason, string count, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Group}: recovered from {Reason} ({Count} further failures over {Seconds:0.0} s)")]
+    private static partial void LogRecovered(ILogger logger, string group, string reason, int count, double seconds);
+}

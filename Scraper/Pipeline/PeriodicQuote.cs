@@ -1,0 +1,42 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Linq;
+using Scraper.Exchange;
+using Scraper.Metrics;
+
+namespace Scraper.Pipeline;
+
+/// <summary>
+/// A quote fetched on a fixed period through its rate-limit group (the ticker for all markets in
+/// one request, the account balances): each tick waits for a permit, sends one request and hands
+/// the value to <c>apply</c>. A tick that comes while the last request is still running is dropped,
+/// so a slow exchange never builds a backlog; a failure is counted and the next tick tries again.
+/// </summary>
+public sealed class PeriodicQuote<T>(
+    Func<CancellationToken, Task<ExchangeResponse<T>>> fetch,
+    Action<T> apply,
+    RateLimitGroup limiter,
+    TimeSpan period,
+    IScheduler scheduler,
+    ScraperMetrics metrics,
+    FailureLog failures,
+    string what)
+    where T : class
+{
+    private int _busy;
+
+    /// <summary>Starts polling; dispose to stop.</summary>
+    public IDisposable Start() =>
+        Observable.Interval(period, scheduler).StartWith(-1)
+            .Where(_ => Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
+            .SelectMany(_ => FetchOnce().Finally(() => Volatile.Write(ref _busy, 0)))
+            .Subscribe(apply);
+
+    private IObservable<T> FetchOnce() =>
+        limiter.Acquire()
+            .Do(_ => metrics.RequestNew.WithLabels(limiter.Name).Inc())
+            .SelectMany(sentAt => Observable.FromAsync(fetch).Select(response => (sentAt, response)))
+            .Do(x => ResponseObserver.Record(metrics, limiter, failures, x.sentAt, x.response, what))
+            .Where(x => x.response.IsSuccess && x.response.Value is not null)
+            .Select(x => x.response.Value!)
+            .Catch((OperationCanceledException _) => Observable.Empty<T>());
+}

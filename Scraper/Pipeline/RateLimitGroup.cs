@@ -1,0 +1,254 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+using Scraper.Exchange;
+
+namespace Scraper.Pipeline;
+
+/// <summary>Why a rate-limit group stopped sending for a while.</summary>
+public enum PauseReason
+{
+    /// <summary>The exchange said <c>sec=0</c>, or counted more requests than we sent.</summary>
+    RemainingExhausted,
+    /// <summary>HTTP 429.</summary>
+    RateLimited,
+    /// <summary>HTTP 418: the IP is blocked.</summary>
+    Banned,
+}
+
+/// <summary>A pause of one group, for logs and metrics.</summary>
+public sealed record RateLimitPause(string Group, PauseReason Reason, DateTimeOffset Until, TimeSpan Margin);
+
+/// <summary>
+/// The time-sliced permit stream of one rate-limit group (candles, ticker, accounts). Every attempt
+/// — a first try or a retry — subscribes to <see cref="Acquire"/> and sends only once a permit is
+/// granted. Permits leave in slices: at the start of a slice up to N waiting attempts go at once,
+/// and the next slice opens when the oldest permit of the last one is one window old, so no window
+/// of <c>1 s + margin</c> ever holds more than N attempts. The margin absorbs network jitter and
+/// grows after a 429; the exchange's <c>Remaining-Req</c> answers are folded back in so that budget
+/// spent by someone else on the same IP is respected too.
+/// </summary>
+public sealed class RateLimitGroup : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly RateLimitOptions _options;
+    private readonly IScheduler _scheduler;
+    private readonly LinkedList<IObserver<DateTimeOffset>> _waiters = new();
+    private readonly List<DateTimeOffset> _sent = new(); // sorted send times still inside the window
+    private readonly JitterEstimator _jitter = new();
+    private readonly Subject<RateLimitPause> _pauses = new();
+    private readonly SerialDisposable _dispatch = new();
+    private DateTimeOffset? _dispatchAt;
+    private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
+    private TimeSpan _penalty = TimeSpan.Zero;
+    private DateTimeOffset _penaltySince;
+    private int _bans;
+    private bool _stopped;
+
+    /// <summary>Creates the group.</summary>
+    public RateLimitGroup(string name, RateLimitOptions options, IScheduler scheduler)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RequestsPerWindow, 1);
+        Name = name;
+        _options = options;
+        _scheduler = scheduler;
+    }
+
+    /// <summary>The group's name: a bounded metric label.</summary>
+    public string Name { get; }
+
+    /// <summary>Attempts allowed per window.</summary>
+    public int RequestsPerWindow => _options.RequestsPerWindow;
+
+    /// <summary>Every pause (sec=0 surprise, 429, 418), as it starts.</summary>
+    public IObservable<RateLimitPause> Pauses => _pauses.AsObservable();
+
+    /// <summary>The window currently enforced: the exchange's window plus the margin.</summary>
+    public TimeSpan CurrentWindow
+    {
+        get { lock (_gate) return WindowLocked(_scheduler.Now); }
+    }
+
+    /// <summary>True while the group waits out a 429, a 418 or an exhausted budget.</summary>
+    public bool IsPaused
+    {
+        get { lock (_gate) return _scheduler.Now < _pausedUntil; }
+    }
+
+    /// <summary>Attempts waiting for a permit.</summary>
+    public int Waiting
+    {
+        get { lock (_gate) return _waiters.Count; }
+    }
+
+    /// <summary>
+    /// One permit for one attempt: emits the grant time and completes. Disposing before the grant
+    /// leaves the queue without spending budget. After <see cref="Stop"/> it completes empty.
+    /// </summary>
+    public IObservable<DateTimeOffset> Acquire() => Observable.Create<DateTimeOffset>(observer =>
+    {
+        LinkedListNode<IObserver<DateTimeOffset>> node;
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                observer.OnCompleted();
+                return Disposable.Empty;
+            }
+            node = _waiters.AddLast(observer);
+            ScheduleDispatchLocked(_scheduler.Now);
+        }
+        return Disposable.Create(() =>
+        {
+            lock (_gate)
+            {
+                if (node.List is not null) _waiters.Remove(node);
+            }
+        });
+    });
+
+    /// <summary>
+    /// Folds one response back in: its round-trip time (jitter estimate), the exchange's count of
+    /// the window (Remaining-Req), and 429/418 pauses.
+    /// </summary>
+    public void OnResponse(DateTimeOffset sentAt, TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration)
+    {
+        RateLimitPause? pause = null;
+        lock (_gate)
+        {
+            var now = _scheduler.Now;
+            if (outcome == ExchangeOutcome.Success) _jitter.Add(duration);
+            if (remaining is not null) pause = ReconcileLocked(sentAt, _options.RequestsPerWindow - remaining.Second);
+
+            switch (outcome)
+            {
+                case ExchangeOutcome.RateLimited:
+                    _penalty = _penalty == TimeSpan.Zero
+                        ? _options.RateLimitedPenalty
+                        : Min(_penalty * 2, _options.MaxPenalty);
+                    _penaltySince = now;
+                    pause = PauseLocked(now + WindowLocked(now), PauseReason.RateLimited) ?? pause;
+                    break;
+                case ExchangeOutcome.Banned:
+                    _bans++;
+                    var backoff = blockDuration
+                        ?? Min(_options.DefaultBanDuration * Math.Pow(2, Math.Min(_bans - 1, 16)), _options.MaxBanDuration);
+                    pause = PauseLocked(now + backoff, PauseReason.Banned) ?? pause;
+                    break;
+            }
+        }
+        if (pause is not null) _pauses.OnNext(pause);
+    }
+
+    /// <summary>Stops granting: waiting attempts complete without a permit, new ones too.</summary>
+    public void Stop()
+    {
+        List<IObserver<DateTimeOffset>> waiting;
+        lock (_gate)
+        {
+            _stopped = true;
+            waiting = [.. _waiters];
+            _waiters.Clear();
+            _dispatch.Disposable = Disposable.Empty;
+        }
+        foreach (var observer in waiting) observer.OnCompleted();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Stop();
+        _dispatch.Dispose();
+        _pauses.OnCompleted();
+        _pauses.Dispose();
+    }
+
+    private void Dispatch()
+    {
+        var granted = new List<IObserver<DateTimeOffset>>();
+        DateTimeOffset now;
+        lock (_gate)
+        {
+            _dispatchAt = null;
+            if (_stopped) return;
+            now = _scheduler.Now;
+            if (now < _pausedUntil)
+            {
+                ScheduleDispatchLocked(_pausedUntil);
+                return;
+            }
+            var window = WindowLocked(now);
+            _sent.RemoveAll(t => t <= now - window);
+            while (_waiters.First is { } first && _sent.Count < _options.RequestsPerWindow)
+            {
+                _waiters.RemoveFirst();
+                _sent.Add(now);
+                granted.Add(first.Value);
+            }
+            if (_waiters.Count > 0)
+            {
+                // The slice after this one opens when enough permits have left the window.
+                ScheduleDispatchLocked(_sent[_sent.Count - _options.RequestsPerWindow] + window);
+            }
+        }
+        foreach (var observer in granted)
+        {
+            observer.OnNext(now);
+            observer.OnCompleted();
+        }
+    }
+
+    private void ScheduleDispatchLocked(DateTimeOffset at)
+    {
+        if (_dispatchAt is { } pending && pending <= at) return;
+        _dispatchAt = at;
+        _dispatch.Disposable = _scheduler.Schedule(at, Dispatch);
+    }
+
+    /// <summary>
+    /// The exchange counted <paramref name="usedByExchange"/> requests in the window ending with the
+    /// one sent at <paramref name="sentAt"/>. When that is more than we sent (another client on the
+    /// same IP, or jitter), the difference is booked as phantom sends at that moment, which holds the
+    /// group back until they leave the window; <c>sec=0</c> thus pauses until the window has passed.
+    /// </summary>
+    private RateLimitPause? ReconcileLocked(DateTimeOffset sentAt, int usedByExchange)
+    {
+        var from = sentAt - _options.Window;
+        var ours = 0;
+        foreach (var t in _sent) if (t > from && t <= sentAt) ours++;
+        var missing = Math.Min(usedByExchange, _options.RequestsPerWindow) - ours;
+        if (missing <= 0) return null;
+        var index = _sent.FindLastIndex(t => t <= sentAt) + 1;
+        _sent.InsertRange(index, Enumerable.Repeat(sentAt, missing));
+        if (usedByExchange < _options.RequestsPerWindow) return null;
+        var until = sentAt + WindowLocked(_scheduler.Now);
+        return until > _scheduler.Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, until, until - sentAt - _options.Window) : null;
+    }
+
+    /// <summary>Extends the pause; returns an event only when the group was not paused already, so a storm logs once.</summary>
+    private RateLimitPause? PauseLocked(DateTimeOffset until, PauseReason reason)
+    {
+        var wasPaused = _scheduler.Now < _pausedUntil;
+        if (until > _pausedUntil) _pausedUntil = until;
+        _dispatch.Disposable = Disposable.Empty;
+        _dispatchAt = null;
+        if (_waiters.Count > 0) ScheduleDispatchLocked(_pausedUntil);
+        return wasPaused ? null : new RateLimitPause(Name, reason, _pausedUntil, WindowLocked(_scheduler.Now) - _options.Window);
+    }
+
+    private TimeSpan WindowLocked(DateTimeOffset now)
+    {
+        // Recovery: every quiet decay period halves the penalty a 429 added.
+        while (_penalty > TimeSpan.Zero && now - _penaltySince >= _options.PenaltyDecayAfter)
+        {
+            _penalty = _penalty < TimeSpan.FromMilliseconds(2) ? TimeSpan.Zero : _penalty / 2;
+            _penaltySince += _options.PenaltyDecayAfter;
+        }
+        var jitter = Min(_jitter.Estimate(), _options.MaxJitterMargin);
+        var margin = jitter > _options.BaseMargin ? jitter : _options.BaseMargin;
+        return _options.Window + margin + _penalty;
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}

@@ -1,0 +1,35 @@
+namespace Scraper.Pipeline;
+
+/// <summary>How fast one rate-limit group may go, and how it backs off when the exchange objects.</summary>
+public sealed record RateLimitOptions
+{
+    /// <summary>Attempts allowed in any window of <see cref="Window"/> (the exchange's per-second limit).</summary>
+    public int RequestsPerWindow { get; init; } = 10;
+
+    /// <summary>The exchange's counting window.</summary>
+    public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Slack added to every window so that requests which leave together but arrive spread out
+    /// (network jitter) still fit the exchange's window. 1000 ms + 10 ms is 99% of the allowed rate.
+    /// </summary>
+    public TimeSpan BaseMargin { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Upper bound of the margin learned from response-time spread.</summary>
+    public TimeSpan MaxJitterMargin { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Margin added after the first 429; doubles on each further 429.</summary>
+    public TimeSpan RateLimitedPenalty { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Largest penalty margin.</summary>
+    public TimeSpan MaxPenalty { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>After this long without a 429 the penalty halves (recovery).</summary>
+    public TimeSpan PenaltyDecayAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Ban back-off when a 418 gives no block duration; doubles per ban.</summary>
+    public TimeSpan DefaultBanDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest ban back-off.</summary>
+    public TimeSpan MaxBanDuration { get; init; } = TimeSpan.FromHours(1);
+}
