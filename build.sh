@@ -33,6 +33,11 @@ case "$cmd" in
     rm -rf dist/publish
     dotnet publish Scraper/Scraper.csproj -c Release -r linux-x64 --self-contained true \
       -p:PublishAot=true -o dist/publish -v q -nologo
+    rm -f dist/publish/*.dbg
+    ;;
+  package)
+    "$0" publish
+    bash packaging/make-tarball.sh dist/publish "$(version)" dist
     ;;
   -h|--help|help|"")
     usage

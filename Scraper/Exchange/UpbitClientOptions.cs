@@ -1,16 +1,47 @@
+using System.Text;
+
 namespace Scraper.Exchange;
 
-// Placeholder until the client branch lands.
+/// <summary>How <see cref="UpbitClient"/> reaches the exchange.</summary>
 public sealed record UpbitClientOptions
 {
-    public required Uri BaseUrl { get; init; }
+    /// <summary>The default limit on a response body: a 200-candle page is about 60 KiB.</summary>
+    public const long DefaultMaxResponseBytes = 4 * 1024 * 1024;
+
+    /// <summary>Scheme and host of the REST API, for example https://api.upbit.com; paths start with v1/.</summary>
+    public Uri BaseUrl { get; init; } = new("https://api.upbit.com");
+
+    /// <summary>
+    /// The whole budget of one request: connect, send, headers and the complete body. A server that
+    /// hangs or trickles its body past this ends as a transient <c>timeout</c>.
+    /// </summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
-    public long MaxResponseBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>A larger body is abandoned after this many bytes (transient <c>body_too_large</c>).</summary>
+    public long MaxResponseBytes { get; init; } = DefaultMaxResponseBytes;
+
+    /// <summary>The API keys; null when none are configured (quotation endpoints need none).</summary>
     public UpbitCredentials? Credentials { get; init; }
-    public string UserAgent { get; init; } = "bitcoin-price-scraper";
+
+    /// <summary>The User-Agent header sent with every request.</summary>
+    public string UserAgent { get; init; } = "bitcoin-price-scraper/" + (typeof(UpbitClientOptions).Assembly.GetName().Version?.ToString(3) ?? "0");
 }
 
+/// <summary>
+/// An Upbit access key and secret key. Both are secrets: <see cref="ToString"/> and the record's
+/// printed form never show them, so an options object can be logged safely.
+/// </summary>
 public sealed record UpbitCredentials(string AccessKey, string SecretKey)
 {
-    public override string ToString() => "UpbitCredentials { (redacted) }";
+    private const string Hidden = "***";
+
+    /// <inheritdoc />
+    public override string ToString() => $"{nameof(UpbitCredentials)} {{ {nameof(AccessKey)} = {Hidden}, {nameof(SecretKey)} = {Hidden} }}";
+
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(nameof(AccessKey)).Append(" = ").Append(Hidden).Append(", ")
+               .Append(nameof(SecretKey)).Append(" = ").Append(Hidden);
+        return true;
+    }
 }

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Http.Headers;
+using RestSharp.Interceptors;
+
+namespace Scraper.Exchange;
+
+/// <summary>
+/// Per-request RestSharp interceptor. Before sending it pins the exact URI, strips any Origin header
+/// and signs the request; after the headers arrive it reads the body itself, never more than the
+/// limit, and hands RestSharp the buffered copy. RestSharp's own reader would buffer a body of any
+/// size, so the limit has to be enforced here, between the headers and the body.
+/// </summary>
+internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization, long maxBytes) : Interceptor
+{
+    private const int ChunkBytes = 16 * 1024;
+    private const int MaxInitialCapacity = 1024 * 1024;
+
+    /// <summary>Status, headers and content type, once the response headers arrived.</summary>
+    public HttpStatusCode? StatusCode { get; private set; }
+
+    /// <summary>The Remaining-Req header value, if any.</summary>
+    public string? RemainingHeader { get; private set; }
+
+    /// <summary>The Retry-After header, if any.</summary>
+    public RetryConditionHeaderValue? RetryAfter { get; private set; }
+
+    /// <summary>The response's media type, if it declared one.</summary>
+    public string? MediaType { get; private set; }
+
+    /// <summary>The complete body; null unless it was read to the end within the limit.</summary>
+    public byte[]? Body { get; private set; }
+
+    /// <summary>True when the body was (or declared it would be) longer than the limit.</summary>
+    public bool BodyTooLarge { get; private set; }
+
+    /// <summary>Why the body could not be read to its end (cancellation, connection lost mid-body).</summary>
+    public Exception? BodyError { get; private set; }
+
+    public override ValueTask BeforeHttpRequest(HttpRequestMessage requestMessage, CancellationToken cancellationToken)
+    {
+        // The query string is hashed into the JWT: what goes on the wire must be exactly what was hashed.
+        requestMessage.RequestUri = exactUri;
+        // An Origin header puts the IP under a far stricter limit (1 request per 10 s).
+        requestMessage.Headers.Remove("Origin");
+        requestMessage.Headers.Accept.Clear();
+        requestMessage.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (authorization is not null)
+            requestMessage.Headers.Authorization = new AuthenticationHeaderValue("Bearer", authorization);
+        // SocketsHttpHandler silently resends a request without content, up to three times, when the
+        // server closes the connection before answering. An empty body (Content-Length: 0) turns that
+        // off: one call is one request, and the pipeline does the retrying where it can count it.
+        requestMessage.Content ??= new ByteArrayContent([]);
+        return ValueTask.CompletedTask;
+    }
+
+    public override async ValueTask AfterHttpRequest(HttpResponseMessage responseMessage, CancellationToken cancellationToken)
+    {
+        StatusCode = responseMessage.StatusCode;
+        RemainingHeader = responseMessage.Headers.TryGetValues("Remaining-Req", out var values) ? values.FirstOrDefault() : null;
+        RetryAfter = responseMessage.Headers.RetryAfter;
+        MediaType = responseMessage.Content.Headers.ContentType?.MediaType;
+
+        var original = responseMessage.Content;
+        try
+        {
+            var declared = original.Headers.ContentLength;
+            if (declared > maxBytes)
+            {
+                BodyTooLarge = true;
+                return;
+            }
+            Body = await ReadBoundedAsync(original, declared, cancellationToken);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+        {
+            BodyError = e;
+        }
+        finally
+        {
+            // Disposing an unread body aborts the connection instead of draining it.
+            original.Dispose();
+            responseMessage.Content = new ByteArrayContent(Body ?? []);
+        }
+    }
+
+    private async Task<byte[]?> ReadBoundedAsync(HttpContent content, long? declared, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream((int)Math.Min(declared ?? ChunkBytes, MaxInitialCapacity));
+        var chunk = new byte[ChunkBytes];
+        while (true)
+        {
+            var read = await stream.ReadAsync(chunk, cancellationToken);
+            if (read == 0) return buffer.ToArray();
+            if (buffer.Length + read > maxBytes)
+            {
+                BodyTooLarge = true;
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+    }
+}
