@@ -191,8 +191,10 @@ public static partial class SettingsLoader
         if (!environment.TryGetValue("CREDENTIALS_DIRECTORY", out var dir) || string.IsNullOrEmpty(dir)) return data;
         foreach (var (file, key) in new[] { ("upbit-access-key", "AccessKeyFile"), ("upbit-secret-key", "SecretKeyFile") })
         {
+            // The unit gives every credential a one-newline fallback (SetCredential=), so an
+            // empty credential means "no key configured", not an error.
             var path = Path.Combine(dir, file);
-            if (File.Exists(path)) data[key] = path;
+            if (File.Exists(path) && File.ReadAllText(path).Trim().Length > 0) data[key] = path;
         }
         return data;
     }

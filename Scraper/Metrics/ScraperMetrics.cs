@@ -52,6 +52,26 @@ public sealed class ScraperMetrics
         AccountLocked = f.CreateGauge("upbit_account_locked", "Balance locked in orders per currency (keyed API).", "currency");
 
         f.CreateGauge("scraper_build_info", "Version of the running daemon.", "version").WithLabels(version).Set(1);
+
+        // Counters that alerts take increase() of must exist at 0 before their first event, or
+        // the first 429 would create the series at 1 and increase() would never see it.
+        foreach (var group in new[] { "candles", "ticker", "accounts" })
+        {
+            RequestNew.WithLabels(group);
+            RequestRetry.WithLabels(group);
+            ResponseSuccess.WithLabels(group);
+            RateLimited.WithLabels(group);
+            Banned.WithLabels(group);
+        }
+        StoreFailures.Inc(0);
+    }
+
+    /// <summary>Creates the per-series children at their zero values, so every series shows from the start.</summary>
+    public void InitSeries(string market, string unit)
+    {
+        CandlesStored.WithLabels(market, unit);
+        WindowsSkipped.WithLabels(market, unit);
+        Following.WithLabels(market, unit);
     }
 
     /// <summary>The registry served on /metrics.</summary>

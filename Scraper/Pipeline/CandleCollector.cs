@@ -158,8 +158,11 @@ public sealed partial class CandleCollector(
         }
     }
 
-    private void PublishStatic(SeriesKey key) =>
+    private void PublishStatic(SeriesKey key)
+    {
         metrics.CandleInterval.WithLabels(key.Market, key.Unit.Name).Set(key.Unit.Interval.TotalSeconds);
+        metrics.InitSeries(key.Market, key.Unit.Name);
+    }
 
     private void PublishCoverage(SeriesKey key)
     {
