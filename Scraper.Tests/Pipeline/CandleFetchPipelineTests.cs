@@ -31,7 +31,10 @@ public class CandleFetchPipelineTests
         public Task<ExchangeResponse<IReadOnlyList<Account>>> GetAccountsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
-    private static ExchangeResponse<IReadOnlyList<Candle>> Ok() => new(ExchangeOutcome.Success, Array.Empty<Candle>(), 200, null, TimeSpan.FromMilliseconds(5));
+    private static readonly Candle OneCandle = new("KRW-BTC", CandleUnit.FromMinutes(1), T0, "2025-01-01T09:00:00", 1m, 1m, 1m, 1m, 0, 1m, 1m);
+
+    private static ExchangeResponse<IReadOnlyList<Candle>> Ok() => new(ExchangeOutcome.Success, new[] { OneCandle }, 200, null, TimeSpan.FromMilliseconds(5));
+    private static ExchangeResponse<IReadOnlyList<Candle>> Empty() => new(ExchangeOutcome.Success, Array.Empty<Candle>(), 200, null, TimeSpan.FromMilliseconds(5));
     private static ExchangeResponse<IReadOnlyList<Candle>> Fail(ExchangeOutcome outcome, int status, string reason) => new(outcome, null, status, null, TimeSpan.FromMilliseconds(5), reason);
 
     private static (CandleFetchPipeline Pipeline, ScraperMetrics Metrics, RateLimitGroup Limiter) Build(TestScheduler scheduler, IUpbitClient client, int maxAttempts = 8)
@@ -150,5 +153,24 @@ public class CandleFetchPipelineTests
         Assert.True(completed);
         Assert.Equal(20, client.Sent.Count);
         Assert.Equal(20, results.Count);
+    }
+
+    [Fact]
+    public void An_empty_page_is_asked_once_more_before_it_counts()
+    {
+        var scheduler = NewScheduler();
+        var windows = Windows(2);
+        var client = new ScriptedClient(scheduler, (q, attempt) => q.To == windows[0].End ? (attempt == 1 ? Empty() : Ok()) : Empty());
+        var (pipeline, _, _) = Build(scheduler, client);
+        var results = new List<WindowResult>();
+
+        using var _ = pipeline.Fetch(windows, 64).Subscribe(results.Add);
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(5).Ticks);
+
+        Assert.Equal(2, results.Count);
+        Assert.All(results, r => Assert.True(r.Fetched));
+        Assert.Single(results.Single(r => r.Window == windows[0]).Candles);   // the hiccup was healed
+        Assert.Empty(results.Single(r => r.Window == windows[1]).Candles);    // empty twice: truly empty
+        Assert.Equal(4, client.Sent.Count);
     }
 }

@@ -146,11 +146,30 @@ public class RateLimitGroupTests
         // paused for one (now wider) window from the 429: 100 ms + 1000 + 10 + 100 penalty.
         Assert.Equal(1210, Ms(Assert.Single(next)));
         Assert.Equal(TimeSpan.FromMilliseconds(1110), group.CurrentWindow);
+        Assert.Equal(5, group.CurrentPermits);
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(30).Ticks);
         Assert.Equal(TimeSpan.FromMilliseconds(1060), group.CurrentWindow);
         scheduler.AdvanceBy(TimeSpan.FromMinutes(10).Ticks);
         Assert.Equal(TimeSpan.FromMilliseconds(1010), group.CurrentWindow);
+        Assert.Equal(10, group.CurrentPermits);
+    }
+
+    [Fact]
+    public void After_a_429_a_slice_releases_fewer_attempts()
+    {
+        var scheduler = NewScheduler();
+        using var group = new RateLimitGroup("candles", Ten, scheduler);
+        var first = AcquireMany(group, 10);
+        scheduler.AdvanceBy(TimeSpan.FromMilliseconds(20).Ticks);
+        // The exchange allowed only five of the ten: five 429s arrive together.
+        for (var i = 0; i < 5; i++) group.OnResponse(first[i], TimeSpan.FromMilliseconds(20), ExchangeOutcome.RateLimited, null, null);
+        var next = AcquireMany(group, 10);
+
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(1.2).Ticks);
+
+        Assert.Equal(5, group.CurrentPermits);
+        Assert.Equal(5, next.Count);
     }
 
     [Fact]

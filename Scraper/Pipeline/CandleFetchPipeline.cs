@@ -37,6 +37,7 @@ public sealed partial class CandleFetchPipeline(
     {
         var attempts = 0;
         var transientFailures = 0;
+        var emptyRechecked = false;
 
         var oneAttempt = Observable.Defer(() =>
         {
@@ -49,6 +50,9 @@ public sealed partial class CandleFetchPipeline(
                 .Do(x => Observe(window, x.sentAt, x.response))
                 .Select(x => x.response.Outcome switch
                 {
+                    // An empty page may be a window without trades, or an exchange hiccup: a
+                    // transient empty array must not make a gap look covered, so ask once more.
+                    ExchangeOutcome.Success when x.response.Value is { Count: 0 } && !emptyRechecked => throw new EmptyPageException(x.response),
                     ExchangeOutcome.Success => x.response,
                     ExchangeOutcome.Permanent => throw new PermanentExchangeException(x.response),
                     _ => throw new RetryableExchangeException(x.response),
@@ -58,6 +62,11 @@ public sealed partial class CandleFetchPipeline(
         return oneAttempt
             .RetryWhen(errors => errors.SelectMany(error =>
             {
+                if (error is EmptyPageException)
+                {
+                    emptyRechecked = true;
+                    return Observable.Timer(retryPolicy.InitialBackoff, scheduler);
+                }
                 if (error is not RetryableExchangeException retryable) return Observable.Throw<long>(error);
                 // 429 and 418 wait inside the limiter (it pauses the group); only the other
                 // transient failures back off here and count toward giving up.

@@ -42,6 +42,7 @@ public sealed class RateLimitGroup : IDisposable
     private DateTimeOffset? _dispatchAt;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private TimeSpan _penalty = TimeSpan.Zero;
+    private int _permits; // permits per slice now: lowered by a 429, recovering to the configured rate
     private DateTimeOffset _penaltySince;
     private int _bans;
     private bool _stopped;
@@ -53,13 +54,20 @@ public sealed class RateLimitGroup : IDisposable
         Name = name;
         _options = options;
         _scheduler = scheduler;
+        _permits = options.RequestsPerWindow;
     }
 
     /// <summary>The group's name: a bounded metric label.</summary>
     public string Name { get; }
 
-    /// <summary>Attempts allowed per window.</summary>
+    /// <summary>Attempts allowed per window when nothing went wrong (the configured rate).</summary>
     public int RequestsPerWindow => _options.RequestsPerWindow;
+
+    /// <summary>Attempts released per slice now: halved by a 429, back up by one per quiet decay period.</summary>
+    public int CurrentPermits
+    {
+        get { lock (_gate) { WindowLocked(_scheduler.Now); return _permits; } }
+    }
 
     /// <summary>Every pause (sec=0 surprise, 429, 418), as it starts.</summary>
     public IObservable<RateLimitPause> Pauses => _pauses.AsObservable();
@@ -124,9 +132,14 @@ public sealed class RateLimitGroup : IDisposable
             switch (outcome)
             {
                 case ExchangeOutcome.RateLimited:
-                    _penalty = _penalty == TimeSpan.Zero
-                        ? _options.RateLimitedPenalty
-                        : Min(_penalty * 2, _options.MaxPenalty);
+                    // One slice's worth of 429s lowers the pace once, not once per response.
+                    if (now >= _pausedUntil)
+                    {
+                        _penalty = _penalty == TimeSpan.Zero
+                            ? _options.RateLimitedPenalty
+                            : Min(_penalty * 2, _options.MaxPenalty);
+                        _permits = Math.Max(1, _permits / 2);
+                    }
                     _penaltySince = now;
                     pause = PauseLocked(now + WindowLocked(now), PauseReason.RateLimited) ?? pause;
                     break;
@@ -180,7 +193,7 @@ public sealed class RateLimitGroup : IDisposable
             }
             var window = WindowLocked(now);
             _sent.RemoveAll(t => t <= now - window);
-            while (_waiters.First is { } first && _sent.Count < _options.RequestsPerWindow)
+            while (_waiters.First is { } first && _sent.Count < _permits)
             {
                 _waiters.RemoveFirst();
                 _sent.Add(now);
@@ -189,7 +202,7 @@ public sealed class RateLimitGroup : IDisposable
             if (_waiters.Count > 0)
             {
                 // The slice after this one opens when enough permits have left the window.
-                ScheduleDispatchLocked(_sent[_sent.Count - _options.RequestsPerWindow] + window);
+                ScheduleDispatchLocked(_sent[_sent.Count - _permits] + window);
             }
         }
         foreach (var observer in granted)
@@ -239,10 +252,11 @@ public sealed class RateLimitGroup : IDisposable
 
     private TimeSpan WindowLocked(DateTimeOffset now)
     {
-        // Recovery: every quiet decay period halves the penalty a 429 added.
-        while (_penalty > TimeSpan.Zero && now - _penaltySince >= _options.PenaltyDecayAfter)
+        // Recovery: every quiet decay period halves the penalty a 429 added and gives back one permit.
+        while ((_penalty > TimeSpan.Zero || _permits < _options.RequestsPerWindow) && now - _penaltySince >= _options.PenaltyDecayAfter)
         {
             _penalty = _penalty < TimeSpan.FromMilliseconds(2) ? TimeSpan.Zero : _penalty / 2;
+            _permits = Math.Min(_options.RequestsPerWindow, _permits + 1);
             _penaltySince += _options.PenaltyDecayAfter;
         }
         var jitter = Min(_jitter.Estimate(), _options.MaxJitterMargin);

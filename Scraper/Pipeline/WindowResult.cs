@@ -27,3 +27,11 @@ public sealed class PermanentExchangeException(ExchangeResponse<IReadOnlyList<Ca
     /// <summary>The failed response.</summary>
     public ExchangeResponse<IReadOnlyList<Candle>> Response { get; } = response;
 }
+
+/// <summary>A first empty page for a window: asked once more before the window counts as covered.</summary>
+public sealed class EmptyPageException(ExchangeResponse<IReadOnlyList<Candle>> response)
+    : Exception("empty page")
+{
+    /// <summary>The empty response.</summary>
+    public ExchangeResponse<IReadOnlyList<Candle>> Response { get; } = response;
+}
