@@ -1,0 +1,185 @@
+using System.Globalization;
+using Scraper.Exchange;
+using Scraper.Storage;
+using Scraper.Tests.FakeExchange;
+
+namespace Scraper.Tests.Integration;
+
+/// <summary>
+/// The real binary against the fake exchange on 127.0.0.1 and a real SQLite file: what it stores
+/// is compared candle by candle with what the exchange serves.
+/// </summary>
+public sealed class DaemonIntegrationTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("bps-it-").FullName;
+    private FakeUpbitExchange _exchange = null!;
+
+    private string Db => Path.Combine(_dir, "candles.db");
+
+    public async Task InitializeAsync() => _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions());
+
+    public async Task DisposeAsync()
+    {
+        await _exchange.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private List<string> Args(string verb, params string[] more)
+    {
+        var args = new List<string> { verb, "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db };
+        args.AddRange(more);
+        return args;
+    }
+
+    /// <summary>Every closed candle the exchange has for the series in [since, coverable end at the end of the run).</summary>
+    internal static void AssertStoredExactly(FakeUpbitExchange exchange, string db, SeriesKey series, DateTimeOffset since, DateTimeOffset end)
+    {
+        using var store = SqliteCandleStore.Open(db, TimeProvider.System, readOnly: true);
+        var now = DateTimeOffset.UtcNow;
+        var expected = exchange.Data.ClosedCandles(series.Market, series.Unit, series.Unit.AlignDown(since), end, now);
+        var stored = store.ReadCandles(series, series.Unit.AlignDown(since), end).ToList();
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected.Count, stored.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i], stored[i]);
+            Assert.Equal(expected[i].TradePrice.ToString(CultureInfo.InvariantCulture), stored[i].TradePrice.ToString(CultureInfo.InvariantCulture));
+        }
+        Assert.Equal("ok", store.IntegrityCheck());
+    }
+
+    [Fact]
+    public async Task Backfill_stores_exactly_what_the_exchange_serves_and_verify_agrees()
+    {
+        var since = DateTimeOffset.UtcNow.AddDays(-1).AddHours(-3);
+        var sinceText = since.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+        var (code, _, stderr) = await ScraperProcess.RunAsync(
+            Args("backfill", "--markets", "KRW-BTC,BTC-ETH", "--units", "1,15,day", "--since", sinceText), TimeSpan.FromMinutes(2));
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("backfill complete", stderr, StringComparison.Ordinal);
+        var end = DateTimeOffset.UtcNow;
+        foreach (var market in new[] { "KRW-BTC", "BTC-ETH" })
+        {
+            foreach (var unit in new[] { CandleUnit.FromMinutes(1), CandleUnit.FromMinutes(15) })
+            {
+                var series = new SeriesKey(market, unit);
+                AssertStoredExactly(_exchange, Db, series, since, Scraper.Pipeline.WindowPlanner.CoverableEnd(series, end) - unit.Interval);
+            }
+        }
+        Assert.Equal(0, _exchange.Count429);
+
+        var verify = await ScraperProcess.RunAsync(
+            Args("verify", "--markets", "KRW-BTC,BTC-ETH", "--units", "1,15,day", "--since", sinceText), TimeSpan.FromMinutes(1));
+        Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
+        Assert.Contains("verify: complete", verify.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Backfill_is_exact_when_the_exchange_reads_count_as_the_last_N_candles()
+    {
+        _exchange.Options.Count = CountSemantics.LastNCandles;
+        _exchange.Options.NoTradeProbability = 0.3;
+        var since = DateTimeOffset.UtcNow.AddHours(-20);
+
+        var (code, _, stderr) = await ScraperProcess.RunAsync(
+            Args("backfill", "--since", since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture)), TimeSpan.FromMinutes(2));
+
+        Assert.True(code == 0, stderr);
+        var series = new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(1));
+        AssertStoredExactly(_exchange, Db, series, since, Scraper.Pipeline.WindowPlanner.CoverableEnd(series, DateTimeOffset.UtcNow) - series.Unit.Interval);
+    }
+
+    [Fact]
+    public async Task Verify_reports_a_gap_and_exits_1_and_a_second_backfill_fetches_only_the_gap()
+    {
+        var since = DateTimeOffset.UtcNow.AddHours(-10);
+        var sinceText = since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+        var firstUntil = DateTimeOffset.UtcNow.AddHours(-5).UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+        var first = await ScraperProcess.RunAsync(Args("backfill", "--since", sinceText, "--until", firstUntil), TimeSpan.FromMinutes(1));
+        Assert.True(first.ExitCode == 0, first.Stderr);
+
+        var verify = await ScraperProcess.RunAsync(Args("verify", "--since", sinceText), TimeSpan.FromMinutes(1));
+        Assert.Equal(1, verify.ExitCode);
+        Assert.Contains("GAP", verify.Stdout, StringComparison.Ordinal);
+
+        _exchange.ClearRequests();
+        var second = await ScraperProcess.RunAsync(Args("backfill", "--since", sinceText), TimeSpan.FromMinutes(1));
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        var candleRequests = _exchange.Requests.Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal));
+        Assert.InRange(candleRequests, 2, 3); // 5 hours = 300 minutes = 2 windows (3 if a minute closed meanwhile)
+
+        var again = await ScraperProcess.RunAsync(Args("verify", "--since", sinceText), TimeSpan.FromMinutes(1));
+        Assert.True(again.ExitCode == 0, again.Stdout);
+    }
+
+    [Fact]
+    public async Task Export_writes_the_stored_candles_as_csv_and_jsonl()
+    {
+        var since = DateTimeOffset.UtcNow.AddHours(-2);
+        var b = await ScraperProcess.RunAsync(Args("backfill", "--since", "2h"), TimeSpan.FromMinutes(1));
+        Assert.True(b.ExitCode == 0, b.Stderr);
+
+        var csv = await ScraperProcess.RunAsync(Args("export", "--market", "KRW-BTC", "--unit", "1"), TimeSpan.FromMinutes(1));
+        var jsonl = await ScraperProcess.RunAsync(Args("export", "--market", "KRW-BTC", "--unit", "1", "--format", "jsonl"), TimeSpan.FromMinutes(1));
+
+        Assert.Equal(0, csv.ExitCode);
+        Assert.Equal(0, jsonl.ExitCode);
+        var expected = _exchange.Data.ClosedCandles("KRW-BTC", CandleUnit.FromMinutes(1), CandleUnit.FromMinutes(1).AlignDown(since), DateTimeOffset.UtcNow.AddMinutes(-2), DateTimeOffset.UtcNow);
+        var csvLines = csv.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("market,unit,candle_date_time_utc", csvLines[0], StringComparison.Ordinal);
+        var first = expected[0];
+        Assert.Contains(csvLines, l => l.Contains(first.StartUtc.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                                       && l.Contains(first.TradePrice.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        var jsonLines = jsonl.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(csvLines.Length - 1, jsonLines.Length);
+        Assert.All(jsonLines, l => Assert.StartsWith("{", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_configuration_error_exits_78_before_anything_is_written()
+    {
+        var (code, stdout, stderr) = await ScraperProcess.RunAsync(Args("run", "--units", "2"), TimeSpan.FromSeconds(30));
+
+        Assert.Equal(78, code);
+        Assert.Equal("", stdout);
+        Assert.Equal("bitcoin-price-scraper: invalid --units '2': expected minute units 1,3,5,10,15,30,60,240 or day", stderr.Trim());
+        Assert.False(File.Exists(Db));
+        Assert.Empty(_exchange.Requests);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_exits_78_naming_it()
+    {
+        using var blocker = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        blocker.Start();
+        var port = ((System.Net.IPEndPoint)blocker.LocalEndpoint).Port;
+
+        var (code, _, stderr) = await ScraperProcess.RunAsync(Args("run", "--listen", $"0.0.0.0:{port}"), TimeSpan.FromSeconds(30));
+
+        Assert.Equal(78, code);
+        Assert.StartsWith($"bitcoin-price-scraper: invalid --listen '0.0.0.0:{port}'", stderr.Trim(), StringComparison.Ordinal);
+        Assert.Empty(_exchange.Requests);
+    }
+
+    [Fact]
+    public async Task A_foreign_database_is_refused_with_exit_74_and_left_untouched()
+    {
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Db}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "CREATE TABLE invoices(id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5);";
+            cmd.ExecuteNonQuery();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var before = File.ReadAllBytes(Db);
+
+        var (code, _, stderr) = await ScraperProcess.RunAsync(Args("backfill", "--since", "1h"), TimeSpan.FromSeconds(30));
+
+        Assert.Equal(74, code);
+        Assert.Contains(Db, stderr, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(Db));
+    }
+}
