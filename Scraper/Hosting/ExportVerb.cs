@@ -22,11 +22,11 @@ public static class ExportVerb
         var format = request.Format.ToLowerInvariant() switch
         {
             "csv" => ExportFormat.Csv,
-            "jsonl" => ExportFormat.JsonLines,
+            "jsonl" => ExportFormat.Jsonl,
             _ => throw new ConfigException($"invalid --format '{request.Format}': expected csv or jsonl"),
         };
         using var store = SqliteCandleStore.Open(settings.DbPath, app.Time, readOnly: true);
-        CandleExporter.Write(store.ReadCandles(new SeriesKey(market, unit), from, to), app.Out, format);
+        CandleExporter.Export(store, new SeriesKey(market, unit), format, app.Out, from, to);
         app.Out.Flush();
         return ExitCodes.Ok;
     }

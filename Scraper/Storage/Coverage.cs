@@ -1,42 +1,64 @@
 namespace Scraper.Storage;
 
-// Placeholder until the storage branch lands; replaced by its version at merge.
+/// <summary>
+/// Pure helpers over half-open coverage ranges [Start, End). Ranges that overlap or touch are one
+/// contiguous run: [a, b) and [b, c) merge into [a, c).
+/// </summary>
 public static class Coverage
 {
+    /// <summary>Merges ranges into sorted, disjoint, non-adjacent ranges; empty ranges are dropped.</summary>
     public static IReadOnlyList<TimeRange> Merge(IEnumerable<TimeRange> ranges)
     {
-        var result = new List<TimeRange>();
-        foreach (var r in ranges.Where(r => !r.IsEmpty).OrderBy(r => r.Start))
+        ArgumentNullException.ThrowIfNull(ranges);
+        var sorted = ranges.Where(r => !r.IsEmpty).OrderBy(r => r.Start).ToList();
+        var merged = new List<TimeRange>(sorted.Count);
+        foreach (var range in sorted)
         {
-            if (result.Count > 0 && r.Start <= result[^1].End)
-                result[^1] = new TimeRange(result[^1].Start, r.End > result[^1].End ? r.End : result[^1].End);
-            else result.Add(r);
+            if (merged.Count > 0 && range.Start <= merged[^1].End)
+            {
+                var last = merged[^1];
+                if (range.End > last.End) merged[^1] = last with { End = range.End };
+            }
+            else
+            {
+                merged.Add(range);
+            }
         }
-        return result;
+        return merged;
     }
 
+    /// <summary>The parts of <paramref name="wanted"/> that no range of <paramref name="covered"/> holds, oldest first.</summary>
     public static IReadOnlyList<TimeRange> Gaps(IReadOnlyList<TimeRange> covered, TimeRange wanted)
     {
+        ArgumentNullException.ThrowIfNull(covered);
         var gaps = new List<TimeRange>();
+        if (wanted.IsEmpty) return gaps;
+
         var cursor = wanted.Start;
-        foreach (var c in Merge(covered))
+        foreach (var range in Merge(covered))
         {
-            if (c.End <= cursor) continue;
-            if (c.Start >= wanted.End) break;
-            if (c.Start > cursor) gaps.Add(new TimeRange(cursor, c.Start));
-            cursor = c.End;
+            if (range.End <= cursor) continue;
+            if (range.Start >= wanted.End) break;
+            if (range.Start > cursor) gaps.Add(new TimeRange(cursor, range.Start));
+            cursor = range.End;
+            if (cursor >= wanted.End) return gaps;
         }
-        if (cursor < wanted.End) gaps.Add(new TimeRange(cursor, wanted.End));
+        gaps.Add(new TimeRange(cursor, wanted.End));
         return gaps;
     }
 
+    /// <summary>
+    /// The end of the contiguous covered run that holds <paramref name="from"/> (a run that starts at
+    /// or before it and ends after it), or <paramref name="from"/> itself when no range holds it.
+    /// </summary>
     public static DateTimeOffset CoveredUntil(IReadOnlyList<TimeRange> covered, DateTimeOffset from)
     {
-        var until = from;
-        foreach (var c in Merge(covered))
+        ArgumentNullException.ThrowIfNull(covered);
+        foreach (var range in Merge(covered))
         {
-            if (c.Start <= until && c.End > until) until = c.End;
+            if (range.Start > from) break;
+            if (range.End > from) return range.End;
         }
-        return until;
+        return from;
     }
 }

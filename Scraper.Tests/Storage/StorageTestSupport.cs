@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using Scraper.Exchange;
+using Scraper.Storage;
+
+namespace Scraper.Tests.Storage;
+
+/// <summary>A temporary directory deleted with everything in it when disposed.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public TempDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "scraper-storage-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp directory must not fail a test that already passed or failed on its own.
+        }
+    }
+}
+
+/// <summary>A clock the test sets by hand.</summary>
+public sealed class ManualTimeProvider(DateTimeOffset now) : TimeProvider
+{
+    public DateTimeOffset Now { get; set; } = now;
+
+    public override DateTimeOffset GetUtcNow() => Now;
+}
+
+internal static class TestCandles
+{
+    public static readonly DateTimeOffset T0 = new(2025, 6, 24, 0, 0, 0, TimeSpan.Zero);
+
+    public static readonly SeriesKey BtcMinute = new("KRW-BTC", CandleUnit.FromMinutes(1));
+
+    public static DateTimeOffset At(int minutes) => T0.AddMinutes(minutes);
+
+    public static Candle Minute(DateTimeOffset start, decimal price = 96_000_000m, string market = "KRW-BTC", int unit = 1) =>
+        new(
+            market,
+            CandleUnit.FromMinutes(unit),
+            start,
+            start.ToOffset(TimeSpan.FromHours(9)).ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture),
+            price,
+            price + 1000m,
+            price - 1000m,
+            price + 500m,
+            start.ToUnixTimeMilliseconds() + 59_000,
+            123_456_789.12345m,
+            1.28612736m);
+
+    /// <summary>Candles for every minute in [from, from + count).</summary>
+    public static List<Candle> Minutes(int from, int count, decimal price = 96_000_000m) =>
+        Enumerable.Range(from, count).Select(i => Minute(At(i), price + i)).ToList();
+
+    public static TimeRange Range(int fromMinute, int toMinute) => new(At(fromMinute), At(toMinute));
+}
+
+internal static class RawDb
+{
+    public static SqliteConnection Open(string path, SqliteOpenMode mode = SqliteOpenMode.ReadWrite)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = mode, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    public static object? Scalar(string path, string sql)
+    {
+        using var connection = Open(path, SqliteOpenMode.ReadOnly);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    public static void Execute(string path, string sql)
+    {
+        using var connection = Open(path, SqliteOpenMode.ReadWriteCreate);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Every row of a query, each row as its column values joined by '|'.</summary>
+    public static List<string> Rows(string path, string sql)
+    {
+        using var connection = Open(path, SqliteOpenMode.ReadOnly);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            var values = new string[reader.FieldCount];
+            for (var i = 0; i < values.Length; i++)
+                values[i] = reader.IsDBNull(i) ? "NULL" : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture)!;
+            rows.Add(string.Join('|', values));
+        }
+        return rows;
+    }
+
+    public static string Hash(string path) => Convert.ToHexString(SHA256.HashData(System.IO.File.ReadAllBytes(path)));
+}

@@ -1,0 +1,27 @@
+namespace Scraper.Storage;
+
+/// <summary>
+/// The database cannot be used: it is not an SQLite file, is corrupted, belongs to another
+/// application, has a newer schema than this build knows, or cannot be opened or written.
+/// The message is one line that names the file and what is wrong; the host maps it to exit code 74.
+/// </summary>
+public sealed class StoreException : Exception
+{
+    /// <summary>Creates the exception with a generic message.</summary>
+    public StoreException()
+        : base("The candle store is unusable.")
+    {
+    }
+
+    /// <summary>Creates the exception with a one-line message naming the file and the problem.</summary>
+    public StoreException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a one-line message and the underlying cause.</summary>
+    public StoreException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
