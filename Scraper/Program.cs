@@ -1,6 +1,11 @@
 using System.Collections;
 using Scraper.Hosting;
 
+// A slice sends up to --rate requests at once; a fresh process must not queue their
+// continuations behind the thread pool's slow thread injection (that delays requests unevenly).
+ThreadPool.GetMinThreads(out var workers, out var io);
+ThreadPool.SetMinThreads(Math.Max(workers, 32), Math.Max(io, 32));
+
 var environment = new Dictionary<string, string>(StringComparer.Ordinal);
 foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
 {

@@ -35,6 +35,9 @@ public sealed record RecordedRequest(DateTimeOffset At, string Path, string Quer
 {
     /// <summary>The HTTP status the exchange answered with (0 while running).</summary>
     public int Status { get; set; }
+
+    /// <summary>When the request was counted for rate limiting (after any arrival jitter).</summary>
+    public DateTimeOffset CountedAt { get; set; }
 }
 
 /// <summary>Behaviour of the fake exchange; mutable while it runs.</summary>

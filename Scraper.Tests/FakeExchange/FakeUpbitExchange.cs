@@ -110,6 +110,7 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
             lock (_gate) ms = _jitter.Next(0, (int)Options.ArrivalJitter.TotalMilliseconds + 1);
             await Task.Delay(ms, ctx.RequestAborted);
         }
+        record.CountedAt = Options.Time.GetUtcNow();
         var (allowed, remaining, banned) = Count(group);
         ctx.Response.Headers["Remaining-Req"] = $"group={group}; min=1800; sec={remaining}";
         if (Options.Latency > TimeSpan.Zero) await Task.Delay(Options.Latency, ctx.RequestAborted);

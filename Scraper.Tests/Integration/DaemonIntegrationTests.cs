@@ -68,12 +68,21 @@ public sealed class DaemonIntegrationTests : IAsyncLifetime
                 AssertStoredExactly(_exchange, Db, series, since, Scraper.Pipeline.WindowPlanner.CoverableEnd(series, end) - unit.Interval);
             }
         }
-        Assert.Equal(0, _exchange.Count429);
+        Assert.True(_exchange.Count429 == 0, Describe429s(_exchange));
 
         var verify = await ScraperProcess.RunAsync(
             Args("verify", "--markets", "KRW-BTC,BTC-ETH", "--units", "1,15,day", "--since", sinceText), TimeSpan.FromMinutes(1));
         Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
         Assert.Contains("verify: complete", verify.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>Arrival times (ms from the first request) around each 429, to see what crowded the window.</summary>
+    internal static string Describe429s(FakeUpbitExchange exchange)
+    {
+        var requests = exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.CountedAt).ToList();
+        if (requests.Count == 0) return "no requests";
+        var t0 = requests[0].CountedAt;
+        return string.Join('\n', requests.Take(40).Select(x => $"{(x.CountedAt - t0).TotalMilliseconds:0} {x.Status} {x.Path} {x.Query}"));
     }
 
     [Fact]

@@ -27,10 +27,16 @@ public sealed partial class ScraperProcess : IDisposable
     }
 
     /// <summary>The binary under test; BITCOIN_PRICE_SCRAPER_BIN overrides it (e.g. the NativeAOT build).</summary>
+    /// <remarks>
+    /// The build's own output folder (Scraper/bin/CONFIG/net10.0), not the copy beside the tests:
+    /// that copy resolves its dependencies through the test project, which differs (ASP.NET).
+    /// </remarks>
     public static string BinaryPath =>
         Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BIN") is { Length: > 0 } overridden
             ? overridden
-            : Path.Combine(AppContext.BaseDirectory, "bitcoin-price-scraper");
+            : Path.GetFullPath(Path.Combine(AppContext.BaseDirectory.Replace(
+                $"{Path.DirectorySeparatorChar}Scraper.Tests{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}",
+                $"{Path.DirectorySeparatorChar}Scraper{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal), "bitcoin-price-scraper"));
 
     /// <summary>Starts the binary with a clean environment (plus <paramref name="environment"/>).</summary>
     public static ScraperProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null, string? binary = null)

@@ -8,7 +8,7 @@ namespace Scraper.Tests.Pipeline;
 public class RateLimitGroupTests
 {
     private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
-    private static readonly RateLimitOptions Ten = new() { RequestsPerWindow = 10, BaseMargin = TimeSpan.FromMilliseconds(10) };
+    private static readonly RateLimitOptions Ten = new() { RequestsPerWindow = 10, BaseMargin = TimeSpan.FromMilliseconds(10), SlowStart = false };
 
     private static TestScheduler NewScheduler()
     {
@@ -24,6 +24,21 @@ public class RateLimitGroupTests
     {
         var grants = new List<DateTimeOffset>();
         for (var i = 0; i < count; i++) group.Acquire().Subscribe(grants.Add);
+        return grants;
+    }
+
+    /// <summary>Attempts whose answer comes back at once (a 0 ms round trip) with success.</summary>
+    private static List<DateTimeOffset> AcquireAnswered(RateLimitGroup group, int count)
+    {
+        var grants = new List<DateTimeOffset>();
+        for (var i = 0; i < count; i++)
+        {
+            group.Acquire().Subscribe(g =>
+            {
+                grants.Add(g);
+                group.OnResponse(g, TimeSpan.Zero, ExchangeOutcome.Success, null, null);
+            });
+        }
         return grants;
     }
 
@@ -45,7 +60,7 @@ public class RateLimitGroupTests
     {
         var scheduler = NewScheduler();
         using var group = new RateLimitGroup("candles", Ten, scheduler);
-        var grants = AcquireMany(group, 35);
+        var grants = AcquireAnswered(group, 35);
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(10).Ticks);
 
@@ -65,7 +80,11 @@ public class RateLimitGroupTests
         for (var i = 0; i < 300; i++)
         {
             scheduler.ScheduleAbsolute(0, T0.UtcTicks + random.NextInt64(TimeSpan.FromSeconds(20).Ticks),
-                (_, _) => group.Acquire().Subscribe(grants.Add));
+                (_, _) => group.Acquire().Subscribe(g =>
+                {
+                    grants.Add(g);
+                    group.OnResponse(g, TimeSpan.FromMilliseconds(random.Next(1, 30)), ExchangeOutcome.Success, null, null);
+                }));
         }
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(60).Ticks);
@@ -79,10 +98,10 @@ public class RateLimitGroupTests
     {
         var scheduler = NewScheduler();
         using var group = new RateLimitGroup("candles", Ten, scheduler);
-        var first = AcquireMany(group, 10);
+        var first = AcquireAnswered(group, 10);
         var cancelled = new List<DateTimeOffset>();
         var subscription = group.Acquire().Subscribe(cancelled.Add);
-        var later = AcquireMany(group, 1);
+        var later = AcquireAnswered(group, 1);
         scheduler.AdvanceBy(1);
         subscription.Dispose();
 
@@ -107,7 +126,9 @@ public class RateLimitGroupTests
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(3).Ticks);
 
-        Assert.Equal(1010, Ms(Assert.Single(next)));
+        // With no earlier round trip to compare, the request may have arrived as late as its
+        // answer (50 ms): the exhausted window lasts until 50 + 1010 ms.
+        Assert.Equal(1060, Ms(Assert.Single(next)));
     }
 
     [Fact]
@@ -164,6 +185,7 @@ public class RateLimitGroupTests
         scheduler.AdvanceBy(TimeSpan.FromMilliseconds(20).Ticks);
         // The exchange allowed only five of the ten: five 429s arrive together.
         for (var i = 0; i < 5; i++) group.OnResponse(first[i], TimeSpan.FromMilliseconds(20), ExchangeOutcome.RateLimited, null, null);
+        for (var i = 5; i < 10; i++) group.OnResponse(first[i], TimeSpan.FromMilliseconds(20), ExchangeOutcome.Success, null, null);
         var next = AcquireMany(group, 10);
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(1.2).Ticks);
@@ -229,14 +251,78 @@ public class RateLimitGroupTests
     }
 
     [Fact]
-    public void Response_time_spread_widens_the_margin_up_to_its_cap()
+    public void A_request_held_back_on_its_way_counts_from_when_it_can_have_arrived()
     {
         var scheduler = NewScheduler();
         using var group = new RateLimitGroup("candles", Ten, scheduler);
-        for (var i = 0; i < 64; i++)
+        // Twenty normal 5 ms round trips establish the fastest round trip.
+        for (var i = 0; i < 20; i++) group.OnResponse(T0, TimeSpan.FromMilliseconds(5), ExchangeOutcome.Success, null, null);
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(2).Ticks);
+        var grants = AcquireMany(group, 10);
+        scheduler.AdvanceBy(TimeSpan.FromMilliseconds(5).Ticks);
+        group.OnResponse(grants[0], TimeSpan.FromMilliseconds(5), ExchangeOutcome.Success, null, null); // a normal 5 ms round trip
+        scheduler.AdvanceBy(TimeSpan.FromMilliseconds(795).Ticks);
+        // The other nine were stuck in this process for most of a second, then answered.
+        for (var i = 1; i < 10; i++) group.OnResponse(grants[i], TimeSpan.FromMilliseconds(800), ExchangeOutcome.Success, null, null);
+        var next = AcquireMany(group, 10);
+
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(3).Ticks);
+
+        // The quick one counts from 5 - 5 ms (frees at 2000 + 1010); the nine from 800 - 5 ms.
+        Assert.Equal([(3010L, 1), (3805L, 9)], next.GroupBy(Ms).Select(g => (g.Key, g.Count())));
+    }
+
+    [Fact]
+    public void Until_enough_round_trips_are_known_a_permit_counts_from_its_answer()
+    {
+        var scheduler = NewScheduler();
+        using var group = new RateLimitGroup("candles", Ten, scheduler);
+        var grants = AcquireMany(group, 10);
+        scheduler.AdvanceBy(TimeSpan.FromMilliseconds(300).Ticks);
+        foreach (var g in grants) group.OnResponse(g, TimeSpan.FromMilliseconds(300), ExchangeOutcome.Success, null, null);
+        var next = AcquireMany(group, 10);
+
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(3).Ticks);
+
+        Assert.Equal([(1310L, 10)], next.GroupBy(Ms).Select(g => (g.Key, g.Count())));
+    }
+
+    [Fact]
+    public void An_unanswered_request_holds_its_place_for_the_in_flight_hold()
+    {
+        var scheduler = NewScheduler();
+        using var group = new RateLimitGroup("candles", Ten, scheduler);
+        AcquireMany(group, 10);
+        var next = AcquireMany(group, 1);
+
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(5).Ticks);
+
+        Assert.Equal(2000, Ms(Assert.Single(next)));
+    }
+
+    [Fact]
+    public void Slow_start_sends_one_request_and_releases_the_rest_when_it_is_answered()
+    {
+        var scheduler = NewScheduler();
+        using var group = new RateLimitGroup("candles", Ten with { SlowStart = true, MaxInFlightHold = TimeSpan.FromSeconds(5) }, scheduler);
+        var grants = new List<DateTimeOffset>();
+        for (var i = 0; i < 25; i++)
         {
-            group.OnResponse(T0, TimeSpan.FromMilliseconds(20 + (i % 2 == 0 ? 0 : 60)), ExchangeOutcome.Success, null, null);
+            group.Acquire().Subscribe(g =>
+            {
+                grants.Add(g);
+                if (grants.Count > 1) group.OnResponse(g, TimeSpan.Zero, ExchangeOutcome.Success, null, null);
+            });
         }
-        Assert.Equal(TimeSpan.FromMilliseconds(1060), group.CurrentWindow);
+
+        scheduler.AdvanceBy(TimeSpan.FromMilliseconds(1500).Ticks);
+        Assert.Single(grants);
+
+        // Answered 1.5 s later: it may have reached the exchange just now, so it counts from now.
+        group.OnResponse(grants[0], TimeSpan.FromMilliseconds(1500), ExchangeOutcome.Success, new RemainingRequests("candles", 9), null);
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(5).Ticks);
+
+        Assert.Equal(25, grants.Count);
+        Assert.Equal([(0L, 1), (1500L, 9), (2510L, 10), (3520L, 5)], grants.GroupBy(Ms).Select(g => (g.Key, g.Count())));
     }
 }

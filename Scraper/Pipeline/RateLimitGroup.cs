@@ -24,10 +24,15 @@ public sealed record RateLimitPause(string Group, PauseReason Reason, DateTimeOf
 /// The time-sliced permit stream of one rate-limit group (candles, ticker, accounts). Every attempt
 /// — a first try or a retry — subscribes to <see cref="Acquire"/> and sends only once a permit is
 /// granted. Permits leave in slices: at the start of a slice up to N waiting attempts go at once,
-/// and the next slice opens when the oldest permit of the last one is one window old, so no window
-/// of <c>1 s + margin</c> ever holds more than N attempts. The margin absorbs network jitter and
-/// grows after a 429; the exchange's <c>Remaining-Req</c> answers are folded back in so that budget
-/// spent by someone else on the same IP is respected too.
+/// and the next slice opens when enough permits of the last one have left the window.
+/// <para>
+/// A permit does not count from when it was granted but from when its request can at the latest
+/// have reached the exchange: while the request is unanswered it holds its place (up to
+/// <see cref="RateLimitOptions.MaxInFlightHold"/>); once answered it counts from the answer's time
+/// minus the fastest recent round trip. Requests that a cold start, a pause or the network held
+/// back therefore never crowd the exchange's window together with the next slice. The exchange's
+/// <c>Remaining-Req</c> answers are folded in too, so budget spent by others on the same IP counts.
+/// </para>
 /// </summary>
 public sealed class RateLimitGroup : IDisposable
 {
@@ -35,8 +40,8 @@ public sealed class RateLimitGroup : IDisposable
     private readonly RateLimitOptions _options;
     private readonly IScheduler _scheduler;
     private readonly LinkedList<IObserver<DateTimeOffset>> _waiters = new();
-    private readonly List<DateTimeOffset> _sent = new(); // sorted send times still inside the window
-    private readonly JitterEstimator _jitter = new();
+    private readonly List<Slot> _slots = new(); // permits still inside the window
+    private readonly RoundTripStats _roundTrips = new();
     private readonly Subject<RateLimitPause> _pauses = new();
     private readonly SerialDisposable _dispatch = new();
     private DateTimeOffset? _dispatchAt;
@@ -46,6 +51,7 @@ public sealed class RateLimitGroup : IDisposable
     private DateTimeOffset _penaltySince;
     private int _bans;
     private bool _stopped;
+    private bool _warm; // the first response has come back (slow start is over)
 
     /// <summary>Creates the group.</summary>
     public RateLimitGroup(string name, RateLimitOptions options, IScheduler scheduler)
@@ -55,6 +61,7 @@ public sealed class RateLimitGroup : IDisposable
         _options = options;
         _scheduler = scheduler;
         _permits = options.RequestsPerWindow;
+        _warm = !options.SlowStart;
     }
 
     /// <summary>The group's name: a bounded metric label.</summary>
@@ -93,6 +100,7 @@ public sealed class RateLimitGroup : IDisposable
     /// <summary>
     /// One permit for one attempt: emits the grant time and completes. Disposing before the grant
     /// leaves the queue without spending budget. After <see cref="Stop"/> it completes empty.
+    /// The caller reports the answer with <see cref="OnResponse"/>, passing the grant time back.
     /// </summary>
     public IObservable<DateTimeOffset> Acquire() => Observable.Create<DateTimeOffset>(observer =>
     {
@@ -117,17 +125,23 @@ public sealed class RateLimitGroup : IDisposable
     });
 
     /// <summary>
-    /// Folds one response back in: its round-trip time (jitter estimate), the exchange's count of
-    /// the window (Remaining-Req), and 429/418 pauses.
+    /// Folds one answer back in: when its request reached the exchange at the latest, the
+    /// exchange's count of the window (Remaining-Req), and 429/418 pauses.
     /// </summary>
-    public void OnResponse(DateTimeOffset sentAt, TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration)
+    public void OnResponse(DateTimeOffset grantedAt, TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration)
     {
         RateLimitPause? pause = null;
         lock (_gate)
         {
             var now = _scheduler.Now;
-            if (outcome == ExchangeOutcome.Success) _jitter.Add(duration);
-            if (remaining is not null) pause = ReconcileLocked(sentAt, _options.RequestsPerWindow - remaining.Second);
+            // Judged by the round trips before this one: a slow answer must not excuse itself.
+            var arrivedBy = Max(grantedAt, now - _roundTrips.Fastest(2 * _options.RequestsPerWindow));
+            if (outcome == ExchangeOutcome.Success) _roundTrips.Add(duration);
+            var slot = _slots.Find(s => s.InFlight && s.Granted == grantedAt);
+            if (slot is not null) slot.Booked = arrivedBy;
+            _warm = true;
+
+            if (remaining is not null) pause = ReconcileLocked(arrivedBy, _options.RequestsPerWindow - remaining.Second);
 
             switch (outcome)
             {
@@ -150,6 +164,8 @@ public sealed class RateLimitGroup : IDisposable
                     pause = PauseLocked(now + backoff, PauseReason.Banned) ?? pause;
                     break;
             }
+            // The answer may free a place earlier than the in-flight hold assumed.
+            if (_waiters.Count > 0) ScheduleDispatchLocked(Max(now, NextFreeLocked(now)));
         }
         if (pause is not null) _pauses.OnNext(pause);
     }
@@ -192,24 +208,33 @@ public sealed class RateLimitGroup : IDisposable
                 return;
             }
             var window = WindowLocked(now);
-            _sent.RemoveAll(t => t <= now - window);
-            while (_waiters.First is { } first && _sent.Count < _permits)
+            _slots.RemoveAll(s => s.FreeAt(window, _options.MaxInFlightHold) <= now);
+            // Slow start: one request until the first answer shows the way is clear.
+            var permits = _warm ? _permits : 1;
+            while (_waiters.First is { } first && _slots.Count < permits)
             {
                 _waiters.RemoveFirst();
-                _sent.Add(now);
+                _slots.Add(new Slot(now));
                 granted.Add(first.Value);
             }
-            if (_waiters.Count > 0)
-            {
-                // The slice after this one opens when enough permits have left the window.
-                ScheduleDispatchLocked(_sent[_sent.Count - _permits] + window);
-            }
+            // The next slice opens when enough places have come free (an answer may make that sooner).
+            if (_waiters.Count > 0) ScheduleDispatchLocked(_warm ? NextFreeLocked(now) : now + _options.MaxInFlightHold);
         }
         foreach (var observer in granted)
         {
             observer.OnNext(now);
             observer.OnCompleted();
         }
+    }
+
+    /// <summary>When the number of occupied places drops below the permits per slice.</summary>
+    private DateTimeOffset NextFreeLocked(DateTimeOffset now)
+    {
+        var window = WindowLocked(now);
+        var permits = _warm ? _permits : 1;
+        if (_slots.Count < permits) return now;
+        var frees = _slots.Select(s => s.FreeAt(window, _options.MaxInFlightHold)).Order().ToList();
+        return frees[_slots.Count - permits];
     }
 
     private void ScheduleDispatchLocked(DateTimeOffset at)
@@ -221,22 +246,20 @@ public sealed class RateLimitGroup : IDisposable
 
     /// <summary>
     /// The exchange counted <paramref name="usedByExchange"/> requests in the window ending with the
-    /// one sent at <paramref name="sentAt"/>. When that is more than we sent (another client on the
-    /// same IP, or jitter), the difference is booked as phantom sends at that moment, which holds the
+    /// one that reached it by <paramref name="at"/>. When that is more than we sent (another client
+    /// on the same IP), the difference is booked as phantom places at that moment, which holds the
     /// group back until they leave the window; <c>sec=0</c> thus pauses until the window has passed.
     /// </summary>
-    private RateLimitPause? ReconcileLocked(DateTimeOffset sentAt, int usedByExchange)
+    private RateLimitPause? ReconcileLocked(DateTimeOffset at, int usedByExchange)
     {
-        var from = sentAt - _options.Window;
-        var ours = 0;
-        foreach (var t in _sent) if (t > from && t <= sentAt) ours++;
+        var from = at - _options.Window;
+        var ours = _slots.Count(s => s.Granted <= at && (s.InFlight || s.Booked > from));
         var missing = Math.Min(usedByExchange, _options.RequestsPerWindow) - ours;
         if (missing <= 0) return null;
-        var index = _sent.FindLastIndex(t => t <= sentAt) + 1;
-        _sent.InsertRange(index, Enumerable.Repeat(sentAt, missing));
+        for (var i = 0; i < missing; i++) _slots.Add(new Slot(at) { Booked = at });
         if (usedByExchange < _options.RequestsPerWindow) return null;
-        var until = sentAt + WindowLocked(_scheduler.Now);
-        return until > _scheduler.Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, until, until - sentAt - _options.Window) : null;
+        var until = at + WindowLocked(_scheduler.Now);
+        return until > _scheduler.Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, until, until - at - _options.Window) : null;
     }
 
     /// <summary>Extends the pause; returns an event only when the group was not paused already, so a storm logs once.</summary>
@@ -259,10 +282,24 @@ public sealed class RateLimitGroup : IDisposable
             _permits = Math.Min(_options.RequestsPerWindow, _permits + 1);
             _penaltySince += _options.PenaltyDecayAfter;
         }
-        var jitter = Min(_jitter.Estimate(), _options.MaxJitterMargin);
-        var margin = jitter > _options.BaseMargin ? jitter : _options.BaseMargin;
-        return _options.Window + margin + _penalty;
+        return _options.Window + _options.BaseMargin + _penalty;
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    /// <summary>One place in the window: granted, and once answered, booked at its latest arrival.</summary>
+    private sealed class Slot(DateTimeOffset granted)
+    {
+        public DateTimeOffset Granted { get; } = granted;
+
+        public DateTimeOffset? Booked { get; set; }
+
+        public bool InFlight => Booked is null;
+
+        /// <summary>When this place leaves the window.</summary>
+        public DateTimeOffset FreeAt(TimeSpan window, TimeSpan maxHold) =>
+            Booked is { } booked ? booked + window : Granted + (maxHold > window ? maxHold : window);
+    }
 }

@@ -10,13 +10,17 @@ public sealed record RateLimitOptions
     public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Slack added to every window so that requests which leave together but arrive spread out
-    /// (network jitter) still fit the exchange's window. 1000 ms + 10 ms is 99% of the allowed rate.
+    /// Slack added to every window (clock granularity, timer lateness on the exchange's side).
+    /// 1000 ms + 10 ms is 99% of the allowed rate. Network delays are accounted per request
+    /// instead: a permit counts from when its request can at the latest have reached the exchange.
     /// </summary>
     public TimeSpan BaseMargin { get; init; } = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>Upper bound of the margin learned from response-time spread.</summary>
-    public TimeSpan MaxJitterMargin { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// How long a permit whose request is still unanswered holds its place at most. Until the
+    /// answer comes back nobody knows when the request reached the exchange.
+    /// </summary>
+    public TimeSpan MaxInFlightHold { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Margin added after the first 429; doubles on each further 429.</summary>
     public TimeSpan RateLimitedPenalty { get; init; } = TimeSpan.FromMilliseconds(100);
@@ -26,6 +30,13 @@ public sealed record RateLimitOptions
 
     /// <summary>After this long without a 429 the penalty halves (recovery).</summary>
     public TimeSpan PenaltyDecayAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Send one request and wait for its answer before releasing full slices. A fresh process is
+    /// slow to get its first requests out (JIT, connections): without this, the first slice could
+    /// reach the exchange late and crowd the window of the second.
+    /// </summary>
+    public bool SlowStart { get; init; } = true;
 
     /// <summary>Ban back-off when a 418 gives no block duration; doubles per ban.</summary>
     public TimeSpan DefaultBanDuration { get; init; } = TimeSpan.FromSeconds(30);
