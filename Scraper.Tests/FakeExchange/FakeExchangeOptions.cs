@@ -25,7 +25,7 @@ public enum CountSemantics
 /// <summary>Something to break in one response.</summary>
 public enum FakeFault
 {
-    Http500, Http502, Http503, Http400, Http404, Http429,
+    Http500, Http502, Http503, Http400, Http404, Http429, Http418,
     Hang, ResetMidBody, TruncatedJson, ErrorObjectInsteadOfArray, EmptyArray,
     CandlesOutsideWindow, DuplicateCandles, WrongContentType, SlowTrickle, HugeBody,
 }

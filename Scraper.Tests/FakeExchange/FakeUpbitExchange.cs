@@ -142,6 +142,11 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
                 Interlocked.Increment(ref _count429);
                 await Error(ctx, record, 429, "too_many_requests", "Too many API requests.");
                 return;
+            case FakeFault.Http418:
+                Interlocked.Increment(ref _count418);
+                ctx.Response.Headers["Retry-After"] = "2";
+                await Error(ctx, record, 418, "blocked", "You have been blocked for 2 seconds");
+                return;
             case FakeFault.Hang:
                 record.Status = 0;
                 try { await Task.Delay(Timeout.Infinite, ctx.RequestAborted); } catch (OperationCanceledException) { }

@@ -25,41 +25,14 @@ public sealed class DaemonRunTests : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    private ScraperProcess StartDaemon(int port, string since, params string[] more)
-    {
-        var args = new List<string>
-        {
-            "run", "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db, "--listen", $"127.0.0.1:{port}",
-            "--markets", "KRW-BTC,KRW-ETH", "--since", since,
-        };
-        args.AddRange(more);
-        return ScraperProcess.Start(args);
-    }
+    private ScraperProcess StartDaemon(int port, string since) => DaemonHarness.Start(_exchange, Db, port, "KRW-BTC,KRW-ETH", since);
 
-    private async Task<string> ScrapeAsync(int port) => await _http.GetStringAsync(new Uri($"http://localhost:{port}/metrics"));
+    private static Task<string> ScrapeAsync(int port) => DaemonHarness.ScrapeAsync(port);
 
-    private static double? Sample(string metrics, string nameAndLabels)
-    {
-        foreach (var line in metrics.Split('\n'))
-        {
-            if (line.StartsWith(nameAndLabels + " ", StringComparison.Ordinal))
-                return double.Parse(line[(nameAndLabels.Length + 1)..], CultureInfo.InvariantCulture);
-        }
-        return null;
-    }
+    private static double? Sample(string metrics, string nameAndLabels) => DaemonHarness.Sample(metrics, nameAndLabels);
 
-    private async Task WaitForFollowingAsync(ScraperProcess daemon, int port, TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (daemon.HasExited) throw new InvalidOperationException("daemon exited: " + daemon.Stderr);
-            var m = await ScrapeAsync(port);
-            if (Sample(m, "scraper_following{market=\"KRW-BTC\",unit=\"1\"}") == 1 && Sample(m, "scraper_following{market=\"KRW-ETH\",unit=\"1\"}") == 1) return;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("the daemon never reached follow mode: " + daemon.Stderr);
-    }
+    private static Task WaitForFollowingAsync(ScraperProcess daemon, int port, TimeSpan timeout) =>
+        DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-BTC", "KRW-ETH"], timeout);
 
     [Fact]
     public async Task Run_backfills_follows_serves_metrics_and_stops_cleanly_on_SIGTERM()

@@ -24,10 +24,17 @@ public sealed partial class CandleResultWriter(ICandleStore store, ScraperMetric
         var closedEnd = WindowPlanner.ClosedEnd(series, now);
 
         var keep = new List<Candle>(result.Candles.Count);
+        var seen = new HashSet<DateTimeOffset>();
         var outside = 0;
         var dropped = 0;
+        var duplicates = 0;
         foreach (var candle in result.Candles)
         {
+            if (!seen.Add(candle.StartUtc))
+            {
+                duplicates++;
+                continue;
+            }
             var valid = candle.Market == series.Market && candle.Unit == series.Unit
                         && series.Unit.AlignDown(candle.StartUtc) == candle.StartUtc && candle.StartUtc < closedEnd;
             if (!valid)
@@ -39,6 +46,7 @@ public sealed partial class CandleResultWriter(ICandleStore store, ScraperMetric
             keep.Add(candle);
         }
         if (outside > 0) metrics.UnexpectedCandles.WithLabels(series.Market, series.Unit.Name, "stored_outside_window").Inc(outside);
+        if (duplicates > 0) metrics.UnexpectedCandles.WithLabels(series.Market, series.Unit.Name, "duplicate").Inc(duplicates);
         if (dropped > 0)
         {
             metrics.UnexpectedCandles.WithLabels(series.Market, series.Unit.Name, "dropped").Inc(dropped);

@@ -4,8 +4,10 @@ namespace Scraper.Pipeline;
 
 /// <summary>
 /// Logs failures once per burst, not once per request: the first failure of a kind after a quiet
-/// spell is logged, the rest are counted, and the count is logged when the kind recovers or every
-/// <see cref="SummaryEvery"/> while the burst goes on. Metrics still count every single one.
+/// spell is logged, the rest are counted, and the count is logged every <see cref="SummaryEvery"/>
+/// while the burst goes on and once when it is over — at the first success after
+/// <see cref="QuietAfter"/> without that failure (requests run concurrently, so one success of
+/// another request does not mean the fault has passed). Metrics still count every single one.
 /// </summary>
 public sealed partial class FailureLog(ILogger logger, TimeProvider time)
 {
@@ -14,6 +16,9 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
 
     /// <summary>How often an ongoing burst is summarised.</summary>
     public static readonly TimeSpan SummaryEvery = TimeSpan.FromSeconds(30);
+
+    /// <summary>A burst is over after this long without a failure of its kind.</summary>
+    public static readonly TimeSpan QuietAfter = TimeSpan.FromSeconds(10);
 
     /// <summary>Records one failure; logs it if it opens a burst.</summary>
     public void Failure(string group, string reason, LogLevel level, string detail)
@@ -25,12 +30,13 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
             var now = time.GetUtcNow();
             if (!_bursts.TryGetValue((group, reason), out var burst))
             {
-                _bursts[(group, reason)] = new Burst { Since = now, LastSummary = now };
+                _bursts[(group, reason)] = new Burst { Since = now, LastSummary = now, LastFailure = now };
                 open = true;
             }
             else
             {
                 burst.Suppressed++;
+                burst.LastFailure = now;
                 if (now - burst.LastSummary >= SummaryEvery)
                 {
                     summary = $"{burst.Suppressed} more";
@@ -43,7 +49,7 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
         else if (summary is not null) LogBurstOngoing(logger, level, group, reason, summary, detail);
     }
 
-    /// <summary>Records a success of the group: closes its open bursts with a summary line.</summary>
+    /// <summary>Records a success of the group: closes its bursts that have been quiet long enough, with a summary line.</summary>
     public void Success(string group)
     {
         List<(string Reason, int Count, TimeSpan Lasted)>? closed = null;
@@ -51,9 +57,9 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
         {
             if (_bursts.Count == 0) return;
             var now = time.GetUtcNow();
-            foreach (var (key, burst) in _bursts.Where(kv => kv.Key.Group == group).ToList())
+            foreach (var (key, burst) in _bursts.Where(kv => kv.Key.Group == group && now - kv.Value.LastFailure >= QuietAfter).ToList())
             {
-                (closed ??= []).Add((key.Reason, burst.Suppressed, now - burst.Since));
+                (closed ??= []).Add((key.Reason, burst.Suppressed, burst.LastFailure - burst.Since));
                 _bursts.Remove(key);
             }
         }
@@ -65,6 +71,7 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
     {
         public DateTimeOffset Since;
         public DateTimeOffset LastSummary;
+        public DateTimeOffset LastFailure;
         public int Suppressed;
     }
 
