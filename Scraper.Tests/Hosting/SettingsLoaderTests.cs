@@ -172,4 +172,20 @@ public sealed class SettingsLoaderTests : IDisposable
         var e = Assert.Throws<ConfigException>(() => Load(new() { ["AccessKeyFile"] = "/nonexistent/ak", ["SecretKey"] = "x" }));
         Assert.StartsWith("invalid --access-key-file '/nonexistent/ak'", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void A_world_readable_config_file_with_a_key_is_refused_and_a_private_one_accepted()
+    {
+        var file = Path.Combine(_dir, "config.json");
+        File.WriteAllText(file, """{ "AccessKey": "AK-1", "SecretKey": "SK-TOP-SECRET" }""");
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var e = Assert.Throws<ConfigException>(() => Load(configFile: file));
+        Assert.Contains("every user can read it (mode 644)", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SK-TOP-SECRET", e.Message, StringComparison.Ordinal);
+
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        Assert.Equal("AK-1", Load(configFile: file).Credentials!.AccessKey);
+    }
 }

@@ -79,6 +79,7 @@ public static partial class SettingsLoader
 
         var sources = new SourceNames(config, configFile, env.Keys);
         RejectUnknownKeys(config, sources, env.Keys);
+        if (configFile is not null) RejectReadableSecrets(config, configFile);
         var reader = new Reader(config, sources);
 
         var markets = reader.List("Markets", "KRW-BTC")
@@ -239,6 +240,17 @@ public static partial class SettingsLoader
             if (!known.Contains(key))
                 throw new ConfigException($"invalid environment variable {EnvironmentPrefix}{key.ToUpperInvariant()}: unknown option (expected {EnvironmentPrefix} followed by one of {string.Join(", ", Keys.Select(k => k.ToUpperInvariant()))})");
         }
+    }
+
+    /// <summary>A config file holding a key must not be readable by every user of the machine.</summary>
+    private static void RejectReadableSecrets(IConfigurationRoot config, string configFile)
+    {
+        var holdsKey = config.Providers.OfType<JsonConfigurationProvider>()
+            .Any(p => p.TryGet("AccessKey", out _) || p.TryGet("SecretKey", out _));
+        if (!holdsKey || OperatingSystem.IsWindows()) return;
+        var mode = File.GetUnixFileMode(configFile);
+        if ((mode & UnixFileMode.OtherRead) != 0)
+            throw new ConfigException($"invalid --config '{configFile}': it holds an API key but every user can read it (mode {Convert.ToString((int)mode, 8)}); expected mode 0600 or 0640 (chmod o-r), or keys in --secret-key-file / systemd credentials");
     }
 
     internal static string FirstLine(string message)

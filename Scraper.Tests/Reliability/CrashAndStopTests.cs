@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Web;
+using Scraper.Exchange;
+using Scraper.Pipeline;
+using Scraper.Storage;
+using Scraper.Tests.FakeExchange;
+using Scraper.Tests.Integration;
+
+namespace Scraper.Tests.Reliability;
+
+/// <summary>Stops and crashes at any moment lose nothing: SIGTERM, SIGKILL, corrupt files.</summary>
+public sealed class CrashAndStopTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("bps-crash-").FullName;
+    private FakeUpbitExchange _exchange = null!;
+
+    private string Db => Path.Combine(_dir, "candles.db");
+
+    public async Task InitializeAsync() => _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions());
+
+    public async Task DisposeAsync()
+    {
+        await _exchange.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task SIGTERM_mid_backfill_exits_0_in_time_and_every_answered_window_is_stored()
+    {
+        _exchange.Options.Latency = TimeSpan.FromMilliseconds(400); // requests are in flight when the signal comes
+        var port = ScraperProcess.FreePort();
+        using var daemon = DaemonHarness.Start(_exchange, Db, port, "KRW-BTC,KRW-ETH", "4d");
+        await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        var sw = Stopwatch.StartNew();
+        var code = await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(0, code);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(6), $"took {sw.Elapsed}");
+        var answered = _exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles/minutes/1", StringComparison.Ordinal) && r.Status == 200).ToList();
+        Assert.NotEmpty(answered);
+        using var store = SqliteCandleStore.Open(Db, TimeProvider.System, readOnly: true);
+        var unit = CandleUnit.FromMinutes(1);
+        var missing = new List<string>();
+        foreach (var r in answered)
+        {
+            var q = HttpUtility.ParseQueryString(r.Query);
+            var to = DateTimeOffset.Parse(q["to"]!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+            var window = new TimeRange(to - unit.Interval * int.Parse(q["count"]!, CultureInfo.InvariantCulture), to);
+            var series = new SeriesKey(q["market"]!, unit);
+            if (Coverage.Gaps(store.GetCoverage(series), window).Count > 0) missing.Add($"{series} {window}");
+        }
+        Assert.True(missing.Count == 0, "answered but not stored: " + string.Join(", ", missing));
+        Assert.True(answered.Count < 2 * 29, "the backfill finished before the signal; the test proves nothing");
+    }
+
+    [Fact]
+    public async Task Twenty_hard_kills_during_backfill_and_follow_leave_the_same_database_as_an_uninterrupted_run()
+    {
+        var random = new Random(20);
+        var since = DateTimeOffset.UtcNow.AddDays(-2).UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+        var port = ScraperProcess.FreePort();
+        var kills = 0;
+        var followingKills = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            using var victim = DaemonHarness.Start(_exchange, Db, port, "KRW-BTC,BTC-ETH", since, ["--units", "1,5"]);
+            await victim.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
+            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(50, 1500)));
+            var m = await DaemonHarness.ScrapeAsync(port);
+            if (DaemonHarness.Sample(m, "scraper_following{market=\"KRW-BTC\",unit=\"1\"}") == 1) followingKills++;
+            victim.KillHard();
+            kills++;
+        }
+
+        using (var last = DaemonHarness.Start(_exchange, Db, port, "KRW-BTC,BTC-ETH", since, ["--units", "1,5"]))
+        {
+            await last.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
+            await DaemonHarness.WaitForFollowingAsync(last, port, ["KRW-BTC", "BTC-ETH"], TimeSpan.FromSeconds(60));
+            await DaemonHarness.WaitForFollowingAsync(last, port, ["KRW-BTC", "BTC-ETH"], TimeSpan.FromSeconds(60), unit: "5");
+            Assert.Equal(0, await DaemonHarness.StopAsync(last, TimeSpan.FromSeconds(10)));
+        }
+
+        // The same range, fetched without interruption into a second file.
+        var clean = Path.Combine(_dir, "clean.db");
+        var uninterrupted = await ScraperProcess.RunAsync(
+            ["backfill", "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", clean, "--markets", "KRW-BTC,BTC-ETH", "--units", "1,5", "--since", since],
+            TimeSpan.FromMinutes(2));
+        Assert.True(uninterrupted.ExitCode == 0, uninterrupted.Stderr);
+
+        Assert.Equal(20, kills);
+        Assert.True(followingKills >= 3, $"only {followingKills} kills hit follow mode");
+        var end = DateTimeOffset.UtcNow;
+        using var killed = SqliteCandleStore.Open(Db, TimeProvider.System, readOnly: true);
+        using var reference = SqliteCandleStore.Open(clean, TimeProvider.System, readOnly: true);
+        Assert.Equal("ok", killed.IntegrityCheck());
+        foreach (var market in new[] { "KRW-BTC", "BTC-ETH" })
+        {
+            foreach (var unit in new[] { CandleUnit.FromMinutes(1), CandleUnit.FromMinutes(5) })
+            {
+                var series = new SeriesKey(market, unit);
+                var upTo = WindowPlanner.CoverableEnd(series, end) - unit.Interval;
+                var from = unit.AlignDown(DateTimeOffset.Parse(since, CultureInfo.InvariantCulture));
+                Assert.Equal(reference.ReadCandles(series, from, upTo).ToList(), killed.ReadCandles(series, from, upTo).ToList());
+                DaemonIntegrationTests.AssertStoredExactly(_exchange, Db, series, from, upTo);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_corrupted_database_file_is_refused_with_exit_74_naming_it_and_left_untouched()
+    {
+        var bytes = new byte[64 * 1024];
+        RandomNumberGenerator.Fill(bytes);
+        "SQLite format 3\0"u8.CopyTo(bytes);
+        await File.WriteAllBytesAsync(Db, bytes);
+
+        var (code, _, stderr) = await ScraperProcess.RunAsync(
+            ["backfill", "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db, "--since", "1h"], TimeSpan.FromSeconds(30));
+
+        Assert.Equal(74, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Contains(Db, stderr, StringComparison.Ordinal);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(Db));
+        Assert.False(File.Exists(Db + "-wal"));
+        Assert.Empty(_exchange.Requests);
+    }
+}
