@@ -11,6 +11,8 @@ usage: ./build.sh COMMAND [-- ARGS]
   test            run every test (unit, integration, packaging)
   publish         self-contained linux-x64 NativeAOT build into dist/publish
   package         publish, then write dist/bitcoin-price-scraper-VERSION-linux-x64.tar.gz (+ .sha256)
+  soak            the long load tests (200 scrapers; 50 markets x 3 units followed for
+                  BITCOIN_PRICE_SCRAPER_SOAK_MINUTES, default 10)
 USAGE
 }
 
@@ -38,6 +40,11 @@ case "$cmd" in
   package)
     "$0" publish
     bash packaging/make-tarball.sh dist/publish "$(version)" dist
+    ;;
+  soak)
+    dotnet build Scraper.sln -c Release -v q -nologo
+    BITCOIN_PRICE_SCRAPER_SOAK=1 dotnet test Scraper.sln -c Release --no-build -v q \
+      --filter "FullyQualifiedName~Reliability.SoakTests" --logger "console;verbosity=detailed" "$@"
     ;;
   -h|--help|help|"")
     usage

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Globalization;
+using Scraper.Tests.FakeExchange;
+using Scraper.Tests.Integration;
+using Xunit.Abstractions;
+
+namespace Scraper.Tests.Reliability;
+
+/// <summary>A test that runs only under `./build.sh soak` (BITCOIN_PRICE_SCRAPER_SOAK=1): minutes, not seconds.</summary>
+public sealed class SoakFactAttribute : FactAttribute
+{
+    /// <summary>Skips unless the soak run asked for it.</summary>
+    public SoakFactAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_SOAK") != "1") Skip = "soak test: run ./build.sh soak";
+    }
+}
+
+/// <summary>Load: many Prometheus scrapers, and many series followed for minutes.</summary>
+public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("bps-soak-").FullName;
+    private FakeUpbitExchange _exchange = null!;
+
+    public async Task InitializeAsync() => _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions());
+
+    public async Task DisposeAsync()
+    {
+        await _exchange.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private static string Markets(int n) => string.Join(',', Enumerable.Range(1, n).Select(i => $"KRW-C{i:000}"));
+
+    /// <summary>Backfills 20 markets × 4 days (about 60 s at 10 requests/s) and returns the candle requests per second.</summary>
+    private async Task<(double Rate, long Scrapes, long Failed)> BackfillRateAsync(string name, int scrapers)
+    {
+        var port = ScraperProcess.FreePort();
+        _exchange.ClearRequests();
+        using var daemon = DaemonHarness.Start(_exchange, Path.Combine(_dir, name + ".db"), port, Markets(20), "4d");
+        await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
+        long scrapes = 0, failed = 0;
+        using var stop = new CancellationTokenSource();
+        var load = Enumerable.Range(0, scrapers).Select(async _ =>
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var r = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/metrics"), stop.Token);
+                    if (r.IsSuccessStatusCode) Interlocked.Increment(ref scrapes); else Interlocked.Increment(ref failed);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+                catch (HttpRequestException) { Interlocked.Increment(ref failed); }
+            }
+        }).ToList();
+        await DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-C001", "KRW-C020"], TimeSpan.FromMinutes(3));
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+        Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
+
+        var candles = _exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
+        var seconds = (candles[^1].At - candles[0].At).TotalSeconds;
+        var rate = (candles.Count - 1) / seconds;
+        output.WriteLine($"{name}: {candles.Count} candle requests in {seconds:0.0} s = {rate:0.000}/s with {scrapers} scrapers ({scrapes} scrapes, {failed} failed)");
+        return (rate, scrapes, failed);
+    }
+
+    [SoakFact]
+    public async Task Two_hundred_concurrent_scrapers_do_not_slow_the_backfill_and_every_scrape_answers()
+    {
+        var baseline = await BackfillRateAsync("baseline", scrapers: 0);
+        var loaded = await BackfillRateAsync("loaded", scrapers: 200);
+
+        Assert.Equal(0, loaded.Failed);
+        Assert.True(loaded.Scrapes > 1000, $"only {loaded.Scrapes} scrapes");
+        Assert.True(loaded.Rate >= baseline.Rate * 0.98, $"backfill slowed from {baseline.Rate:0.000}/s to {loaded.Rate:0.000}/s under scraping");
+        Assert.Equal(0, _exchange.Count429);
+    }
+
+    [SoakFact]
+    public async Task Following_50_markets_by_3_units_keeps_memory_and_descriptors_flat_within_the_rate()
+    {
+        var minutes = double.Parse(Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_SOAK_MINUTES") ?? "10", CultureInfo.InvariantCulture);
+        var port = ScraperProcess.FreePort();
+        using var daemon = DaemonHarness.Start(_exchange, Path.Combine(_dir, "follow.db"), port, Markets(50), "30m", ["--units", "1,5,15"]);
+        await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
+        await DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-C001", "KRW-C050"], TimeSpan.FromMinutes(3), unit: "15");
+
+        var samples = new List<(TimeSpan At, long RssKb, int Fds)>();
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromMinutes(minutes))
+        {
+            var status = await File.ReadAllLinesAsync($"/proc/{daemon.Pid}/status");
+            var rss = long.Parse(status.First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            samples.Add((sw.Elapsed, rss, Directory.GetFileSystemEntries($"/proc/{daemon.Pid}/fd").Length));
+            output.WriteLine($"{sw.Elapsed:mm\\:ss} RSS {rss / 1024.0:0.0} MiB, {samples[^1].Fds} fds");
+            await Task.Delay(TimeSpan.FromSeconds(30));
+        }
+        Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
+
+        var warm = samples.Skip(samples.Count / 4).ToList();
+        Assert.True(warm[^1].RssKb <= warm[0].RssKb * 1.10, $"RSS grew from {warm[0].RssKb} kB to {warm[^1].RssKb} kB");
+        Assert.True(warm[^1].Fds <= warm[0].Fds + 5, $"descriptors grew from {warm[0].Fds} to {warm[^1].Fds}");
+        Assert.Equal(0, _exchange.Count429);
+        var perSecond = _exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal))
+            .GroupBy(r => r.CountedAt.ToUnixTimeSeconds()).Max(g => g.Count());
+        Assert.True(perSecond <= 10, $"{perSecond} candle requests counted in one second");
+    }
+}
