@@ -9,24 +9,13 @@ namespace Scraper.Tests.Integration;
 /// The real binary against the fake exchange on 127.0.0.1 and a real SQLite file: what it stores
 /// is compared candle by candle with what the exchange serves.
 /// </summary>
-public sealed class DaemonIntegrationTests : IAsyncLifetime
+public sealed class DaemonIntegrationTests : FakeExchangeTest
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-it-").FullName;
-    private FakeUpbitExchange _exchange = null!;
 
-    private string Db => Path.Combine(_dir, "candles.db");
-
-    public async Task InitializeAsync() => _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions());
-
-    public async Task DisposeAsync()
-    {
-        await _exchange.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
 
     private List<string> Args(string verb, params string[] more)
     {
-        var args = new List<string> { verb, "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db };
+        var args = new List<string> { verb, "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db };
         args.AddRange(more);
         return args;
     }
@@ -49,7 +38,7 @@ public sealed class DaemonIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Backfill_stores_exactly_what_the_exchange_serves_and_verify_agrees()
+    public async Task Backfill_stores_exactly_what_theExchange_serves_and_verify_agrees()
     {
         var since = DateTimeOffset.UtcNow.AddDays(-1).AddHours(-3);
         var sinceText = since.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
@@ -65,10 +54,10 @@ public sealed class DaemonIntegrationTests : IAsyncLifetime
             foreach (var unit in new[] { CandleUnit.FromMinutes(1), CandleUnit.FromMinutes(15) })
             {
                 var series = new SeriesKey(market, unit);
-                AssertStoredExactly(_exchange, Db, series, since, Scraper.Pipeline.WindowPlanner.CoverableEnd(series, end) - unit.Interval);
+                AssertStoredExactly(Exchange, Db, series, since, Scraper.Pipeline.WindowPlanner.CoverableEnd(series, end) - unit.Interval);
             }
         }
-        Assert.True(_exchange.Count429 == 0, Describe429s(_exchange));
+        Assert.True(Exchange.Count429 == 0, Describe429s(Exchange));
 
         var verify = await ScraperProcess.RunAsync(
             Args("verify", "--markets", "KRW-BTC,BTC-ETH", "--units", "1,15,day", "--since", sinceText), TimeSpan.FromMinutes(1));
@@ -86,10 +75,10 @@ public sealed class DaemonIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Backfill_is_exact_when_the_exchange_reads_count_as_the_last_N_candles()
+    public async Task Backfill_is_exact_when_theExchange_reads_count_as_the_last_N_candles()
     {
-        _exchange.Options.Count = CountSemantics.LastNCandles;
-        _exchange.Options.NoTradeProbability = 0.3;
+        Exchange.Options.Count = CountSemantics.LastNCandles;
+        Exchange.Options.NoTradeProbability = 0.3;
         var since = DateTimeOffset.UtcNow.AddHours(-20);
 
         var (code, _, stderr) = await ScraperProcess.RunAsync(
@@ -97,7 +86,7 @@ public sealed class DaemonIntegrationTests : IAsyncLifetime
 
         Assert.True(code == 0, stderr);
         var series = new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(1));
-        AssertStoredExactly(_exchange, Db, series, since, Scraper.Pipeline.WindowPlanner.CoverableEnd(series, DateTimeOffset.UtcNow) - series.Unit.Interval);
+        AssertStoredExactly(Exchange, Db, series, since, Scraper.Pipeline.WindowPlanner.CoverableEnd(series, DateTimeOffset.UtcNow) - series.Unit.Interval);
     }
 
     [Fact]
@@ -113,10 +102,10 @@ public sealed class DaemonIntegrationTests : IAsyncLifetime
         Assert.Equal(1, verify.ExitCode);
         Assert.Contains("GAP", verify.Stdout, StringComparison.Ordinal);
 
-        _exchange.ClearRequests();
+        Exchange.ClearRequests();
         var second = await ScraperProcess.RunAsync(Args("backfill", "--since", sinceText), TimeSpan.FromMinutes(1));
         Assert.True(second.ExitCode == 0, second.Stderr);
-        var candleRequests = _exchange.Requests.Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal));
+        var candleRequests = Exchange.Requests.Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal));
         Assert.InRange(candleRequests, 2, 3); // 5 hours = 300 minutes = 2 windows (3 if a minute closed meanwhile)
 
         var again = await ScraperProcess.RunAsync(Args("verify", "--since", sinceText), TimeSpan.FromMinutes(1));
@@ -135,7 +124,7 @@ public sealed class DaemonIntegrationTests : IAsyncLifetime
 
         Assert.Equal(0, csv.ExitCode);
         Assert.Equal(0, jsonl.ExitCode);
-        var expected = _exchange.Data.ClosedCandles("KRW-BTC", CandleUnit.FromMinutes(1), CandleUnit.FromMinutes(1).AlignDown(since), DateTimeOffset.UtcNow.AddMinutes(-2), DateTimeOffset.UtcNow);
+        var expected = Exchange.Data.ClosedCandles("KRW-BTC", CandleUnit.FromMinutes(1), CandleUnit.FromMinutes(1).AlignDown(since), DateTimeOffset.UtcNow.AddMinutes(-2), DateTimeOffset.UtcNow);
         var csvLines = csv.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("market,unit,candle_date_time_utc", csvLines[0], StringComparison.Ordinal);
         var first = expected[0];
@@ -155,7 +144,18 @@ public sealed class DaemonIntegrationTests : IAsyncLifetime
         Assert.Equal("", stdout);
         Assert.Equal("bitcoin-price-scraper: invalid --units '2': expected minute units 1,3,5,10,15,30,60,240 or day", stderr.Trim());
         Assert.False(File.Exists(Db));
-        Assert.Empty(_exchange.Requests);
+        Assert.Empty(Exchange.Requests);
+    }
+
+    [Fact]
+    public async Task A_market_the_exchange_does_not_list_exits_78_before_anything_is_written()
+    {
+        var (code, _, stderr) = await ScraperProcess.RunAsync(Args("backfill", "--markets", "KRW-BTC,KRW-NOPE", "--since", "1h"), TimeSpan.FromSeconds(30));
+
+        Assert.Equal(78, code);
+        Assert.StartsWith("bitcoin-price-scraper: invalid --markets 'KRW-BTC,KRW-NOPE': the exchange lists no market KRW-NOPE", stderr.Trim(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Db));
+        Assert.All(Exchange.Requests, r => Assert.Equal("/v1/market/all", r.Path));
     }
 
     [Fact]
@@ -169,7 +169,7 @@ public sealed class DaemonIntegrationTests : IAsyncLifetime
 
         Assert.Equal(78, code);
         Assert.StartsWith($"bitcoin-price-scraper: invalid --listen '0.0.0.0:{port}'", stderr.Trim(), StringComparison.Ordinal);
-        Assert.Empty(_exchange.Requests);
+        Assert.DoesNotContain(Exchange.Requests, r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -8,24 +8,17 @@ using Scraper.Tests.FakeExchange;
 namespace Scraper.Tests.Integration;
 
 /// <summary>The daemon (`run`): backfill, follow, metrics, SIGTERM and SIGKILL.</summary>
-public sealed class DaemonRunTests : IAsyncLifetime
+public sealed class DaemonRunTests() : FakeExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-run-").FullName;
-    private FakeUpbitExchange _exchange = null!;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private string Db => Path.Combine(_dir, "candles.db");
-
-    public async Task InitializeAsync() => _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions { NoTradeProbability = 0 });
-
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         _http.Dispose();
-        await _exchange.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
+        await base.DisposeAsync();
     }
 
-    private ScraperProcess StartDaemon(int port, string since) => DaemonHarness.Start(_exchange, Db, port, "KRW-BTC,KRW-ETH", since);
+    private ScraperProcess StartDaemon(int port, string since) => DaemonHarness.Start(Exchange, Db, port, "KRW-BTC,KRW-ETH", since);
 
     private static Task<string> ScrapeAsync(int port) => DaemonHarness.ScrapeAsync(port);
 
@@ -65,7 +58,7 @@ public sealed class DaemonRunTests : IAsyncLifetime
         Assert.Equal(1, Sample(metrics, "scraper_backfill_progress_ratio{market=\"KRW-BTC\",unit=\"1\"}"));
         Assert.Contains("upbit_request_duration_seconds_bucket{group=\"candles\",outcome=\"success\",le=\"0.005\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("process_working_set_bytes", metrics, StringComparison.Ordinal);
-        var ticker = _exchange.Data.TickerFor("KRW-BTC", DateTimeOffset.UtcNow);
+        var ticker = Exchange.Data.TickerFor("KRW-BTC", DateTimeOffset.UtcNow);
         Assert.InRange(Sample(metrics, "upbit_ticker_trade_price{market=\"KRW-BTC\"}")!.Value, (double)ticker.TradePrice * 0.5, (double)ticker.TradePrice * 1.5);
         await AssertPromtoolAcceptsAsync(metrics);
 
@@ -78,12 +71,12 @@ public sealed class DaemonRunTests : IAsyncLifetime
         var code = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(0, code);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(6), $"stop took {stopwatch.Elapsed}");
-        Assert.Equal(0, _exchange.Count429);
+        Assert.Equal(0, Exchange.Count429);
         var end = DateTimeOffset.UtcNow;
         foreach (var market in new[] { "KRW-BTC", "KRW-ETH" })
         {
             var series = new SeriesKey(market, CandleUnit.FromMinutes(1));
-            DaemonIntegrationTests.AssertStoredExactly(_exchange, Db, series, since, WindowPlanner.CoverableEnd(series, end) - series.Unit.Interval);
+            DaemonIntegrationTests.AssertStoredExactly(Exchange, Db, series, since, WindowPlanner.CoverableEnd(series, end) - series.Unit.Interval);
         }
         Assert.DoesNotContain("<", daemon.Stderr.Split('\n').FirstOrDefault() ?? "", StringComparison.Ordinal); // terminal format, not journal
     }
@@ -115,11 +108,11 @@ public sealed class DaemonRunTests : IAsyncLifetime
         foreach (var market in new[] { "KRW-BTC", "KRW-ETH" })
         {
             var series = new SeriesKey(market, CandleUnit.FromMinutes(1));
-            DaemonIntegrationTests.AssertStoredExactly(_exchange, Db, series, since, WindowPlanner.CoverableEnd(series, end) - series.Unit.Interval);
+            DaemonIntegrationTests.AssertStoredExactly(Exchange, Db, series, since, WindowPlanner.CoverableEnd(series, end) - series.Unit.Interval);
         }
         // Each window was fetched about once: a restart does not start over.
         var windows = 2 * (int)Math.Ceiling(3 * 1440 / 200.0);
-        var candleRequests = _exchange.Requests.Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal));
+        var candleRequests = Exchange.Requests.Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal));
         Assert.InRange(candleRequests, windows, windows + 4 * 20);
     }
 

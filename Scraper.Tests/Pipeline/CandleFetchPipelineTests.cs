@@ -29,6 +29,7 @@ public class CandleFetchPipelineTests
 
         public Task<ExchangeResponse<IReadOnlyList<Ticker>>> GetTickersAsync(IReadOnlyList<string> markets, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<ExchangeResponse<IReadOnlyList<Account>>> GetAccountsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<ExchangeResponse<IReadOnlyList<string>>> GetMarketsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
     private static readonly Candle OneCandle = new("KRW-BTC", CandleUnit.FromMinutes(1), T0, "2025-01-01T09:00:00", 1m, 1m, 1m, 1m, 0, 1m, 1m);

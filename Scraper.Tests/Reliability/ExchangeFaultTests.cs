@@ -12,18 +12,8 @@ namespace Scraper.Tests.Reliability;
 /// candle requests: the daemon keeps running, counts the fault in a metric, logs it once per
 /// burst, retries or skips, and once the fault stops the database is complete and exact.
 /// </summary>
-public sealed class ExchangeFaultTests : IAsyncLifetime
+public sealed class ExchangeFaultTests : FakeExchangeTest
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-fault-").FullName;
-    private FakeUpbitExchange _exchange = null!;
-
-    public async Task InitializeAsync() => _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions());
-
-    public async Task DisposeAsync()
-    {
-        await _exchange.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
 
     /// <summary>Fault, burst length, the metric sample that must have counted it, and the log word of the burst.</summary>
     public static TheoryData<FakeFault, int, string, string> Faults => new()
@@ -50,13 +40,13 @@ public sealed class ExchangeFaultTests : IAsyncLifetime
     public async Task A_burst_of_faults_is_counted_logged_once_and_leaves_the_data_complete(FakeFault fault, int burst, string metric, string logWord)
     {
         var injected = 0;
-        _exchange.Options.FaultInjector = r =>
+        Exchange.Options.FaultInjector = r =>
             r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && Interlocked.Increment(ref injected) <= burst ? fault : null;
-        var db = Path.Combine(_dir, "candles.db");
+        var db = Path.Combine(Dir, "candles.db");
         var port = ScraperProcess.FreePort();
         var since = DateTimeOffset.UtcNow.AddHours(-10);
 
-        using var daemon = DaemonHarness.Start(_exchange, db, port, "KRW-BTC", since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture),
+        using var daemon = DaemonHarness.Start(Exchange, db, port, "KRW-BTC", since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture),
             ["--request-timeout", "1s"]);
         await DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-BTC"], TimeSpan.FromSeconds(90));
         var metrics = await DaemonHarness.ScrapeAsync(port);
@@ -73,13 +63,13 @@ public sealed class ExchangeFaultTests : IAsyncLifetime
             Assert.True(lines is >= 1 and <= 3, $"{lines} log lines mention {logWord}:\n{daemon.Stderr}");
         }
         var series = new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(1));
-        DaemonIntegrationTests.AssertStoredExactly(_exchange, db, series, since, WindowPlanner.CoverableEnd(series, DateTimeOffset.UtcNow) - series.Unit.Interval);
+        DaemonIntegrationTests.AssertStoredExactly(Exchange, db, series, since, WindowPlanner.CoverableEnd(series, DateTimeOffset.UtcNow) - series.Unit.Interval);
     }
 
     [Fact]
-    public async Task An_exchange_that_cannot_be_resolved_or_reached_is_counted_and_the_daemon_keeps_running()
+    public async Task AnExchange_that_cannot_be_resolved_or_reached_is_counted_and_the_daemon_keeps_running()
     {
-        var db = Path.Combine(_dir, "candles.db");
+        var db = Path.Combine(Dir, "candles.db");
         var port = ScraperProcess.FreePort();
         var closed = ScraperProcess.FreePort(); // nothing listens there
         using var daemon = ScraperProcess.Start(

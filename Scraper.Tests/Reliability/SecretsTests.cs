@@ -9,21 +9,10 @@ namespace Scraper.Tests.Reliability;
 /// Keys given by option, environment or file reach the exchange as a valid JWT (the fake verifies
 /// it) and never appear in logs at any level, metrics, --help, error messages or crash output.
 /// </summary>
-public sealed class SecretsTests : IAsyncLifetime
+public sealed class SecretsTests() : FakeExchangeTest(new FakeExchangeOptions { AccessKey = AccessKey, SecretKey = SecretKey })
 {
     private const string AccessKey = "AKxq7Access0KeyValue1234567890abcdefghij";
     private const string SecretKey = "SKz9Secret0KeyValue0987654321ZYXWVUTSRQP";
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-secret-").FullName;
-    private FakeUpbitExchange _exchange = null!;
-
-    public async Task InitializeAsync() =>
-        _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions { AccessKey = AccessKey, SecretKey = SecretKey });
-
-    public async Task DisposeAsync()
-    {
-        await _exchange.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
 
     private static void AssertNoSecret(string where, string text)
     {
@@ -51,14 +40,14 @@ public sealed class SecretsTests : IAsyncLifetime
                 env["SCRAPER_SECRETKEY"] = SecretKey;
                 break;
             default:
-                var ak = Path.Combine(_dir, "ak");
-                var sk = Path.Combine(_dir, "sk");
+                var ak = Path.Combine(Dir, "ak");
+                var sk = Path.Combine(Dir, "sk");
                 await File.WriteAllTextAsync(ak, AccessKey + "\n");
                 await File.WriteAllTextAsync(sk, SecretKey + "\n");
                 more.AddRange(["--access-key-file", ak, "--secret-key-file", sk]);
                 break;
         }
-        using var daemon = DaemonHarness.Start(_exchange, Path.Combine(_dir, "candles.db"), port, "KRW-BTC", "1h", more, env);
+        using var daemon = DaemonHarness.Start(Exchange, Path.Combine(Dir, "candles.db"), port, "KRW-BTC", "1h", more, env);
         await DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-BTC"], TimeSpan.FromSeconds(30));
         var metrics = await DaemonHarness.ScrapeAsync(port);
         var sw = Stopwatch.StartNew();
@@ -71,8 +60,8 @@ public sealed class SecretsTests : IAsyncLifetime
 
         // The fake verified the JWT (HS512, nonce, SHA-512 query hash): balances were exported.
         Assert.Equal(0.12345678, DaemonHarness.Sample(metrics, "upbit_account_balance{currency=\"BTC\"}"));
-        Assert.Contains(_exchange.Requests, r => r.Path == "/v1/accounts" && r.Status == 200);
-        Assert.DoesNotContain(_exchange.Requests, r => r.Status == 401);
+        Assert.Contains(Exchange.Requests, r => r.Path == "/v1/accounts" && r.Status == 200);
+        Assert.DoesNotContain(Exchange.Requests, r => r.Status == 401);
         AssertNoSecret("logs", daemon.Stderr);
         AssertNoSecret("stdout", daemon.Stdout);
         AssertNoSecret("metrics", metrics);
@@ -94,7 +83,7 @@ public sealed class SecretsTests : IAsyncLifetime
         AssertNoSecret("a key error", onlySecret.Stdout + onlySecret.Stderr);
 
         var wrongKey = await ScraperProcess.RunAsync(
-            ["backfill", "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Path.Combine(_dir, "x.db"), "--since", "10m",
+            ["backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Path.Combine(Dir, "x.db"), "--since", "10m",
              "--access-key", AccessKey, "--secret-key", SecretKey[..^1] + "X", "--log-level", "Trace"], TimeSpan.FromSeconds(60));
         AssertNoSecret("a rejected-key run", wrongKey.Stdout + wrongKey.Stderr);
     }

@@ -17,18 +17,8 @@ public sealed class SoakFactAttribute : FactAttribute
 }
 
 /// <summary>Load: many Prometheus scrapers, and many series followed for minutes.</summary>
-public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SoakTests(ITestOutputHelper output) : FakeExchangeTest
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-soak-").FullName;
-    private FakeUpbitExchange _exchange = null!;
-
-    public async Task InitializeAsync() => _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions());
-
-    public async Task DisposeAsync()
-    {
-        await _exchange.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
 
     private static string Markets(int n) => string.Join(',', Enumerable.Range(1, n).Select(i => $"KRW-C{i:000}"));
 
@@ -36,8 +26,8 @@ public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task<(double Rate, long Scrapes, long Failed)> BackfillRateAsync(string name, int scrapers)
     {
         var port = ScraperProcess.FreePort();
-        _exchange.ClearRequests();
-        using var daemon = DaemonHarness.Start(_exchange, Path.Combine(_dir, name + ".db"), port, Markets(20), "4d");
+        Exchange.ClearRequests();
+        using var daemon = DaemonHarness.Start(Exchange, Path.Combine(Dir, name + ".db"), port, Markets(20), "4d");
         await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
         long scrapes = 0, failed = 0;
         using var stop = new CancellationTokenSource();
@@ -60,7 +50,7 @@ public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
         await Task.WhenAll(load);
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
 
-        var candles = _exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
+        var candles = Exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
         var seconds = (candles[^1].At - candles[0].At).TotalSeconds;
         var rate = (candles.Count - 1) / seconds;
         output.WriteLine($"{name}: {candles.Count} candle requests in {seconds:0.0} s = {rate:0.000}/s with {scrapers} scrapers ({scrapes} scrapes, {failed} failed)");
@@ -76,7 +66,7 @@ public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(0, loaded.Failed);
         Assert.True(loaded.Scrapes > 1000, $"only {loaded.Scrapes} scrapes");
         Assert.True(loaded.Rate >= baseline.Rate * 0.98, $"backfill slowed from {baseline.Rate:0.000}/s to {loaded.Rate:0.000}/s under scraping");
-        Assert.Equal(0, _exchange.Count429);
+        Assert.Equal(0, Exchange.Count429);
     }
 
     [SoakFact]
@@ -84,7 +74,7 @@ public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var minutes = double.Parse(Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_SOAK_MINUTES") ?? "10", CultureInfo.InvariantCulture);
         var port = ScraperProcess.FreePort();
-        using var daemon = DaemonHarness.Start(_exchange, Path.Combine(_dir, "follow.db"), port, Markets(50), "30m", ["--units", "1,5,15"]);
+        using var daemon = DaemonHarness.Start(Exchange, Path.Combine(Dir, "follow.db"), port, Markets(50), "30m", ["--units", "1,5,15"]);
         await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
         await DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-C001", "KRW-C050"], TimeSpan.FromMinutes(3), unit: "15");
 
@@ -103,8 +93,8 @@ public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
         var warm = samples.Skip(samples.Count / 4).ToList();
         Assert.True(warm[^1].RssKb <= warm[0].RssKb * 1.10, $"RSS grew from {warm[0].RssKb} kB to {warm[^1].RssKb} kB");
         Assert.True(warm[^1].Fds <= warm[0].Fds + 5, $"descriptors grew from {warm[0].Fds} to {warm[^1].Fds}");
-        Assert.Equal(0, _exchange.Count429);
-        var perSecond = _exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal))
+        Assert.Equal(0, Exchange.Count429);
+        var perSecond = Exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal))
             .GroupBy(r => r.CountedAt.ToUnixTimeSeconds()).Max(g => g.Count());
         Assert.True(perSecond <= 10, $"{perSecond} candle requests counted in one second");
     }

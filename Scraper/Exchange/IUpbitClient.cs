@@ -16,6 +16,9 @@ public interface IUpbitClient
     /// <summary>GET /v1/ticker?markets=A,B,... (one request for all markets).</summary>
     Task<ExchangeResponse<IReadOnlyList<Ticker>>> GetTickersAsync(IReadOnlyList<string> markets, CancellationToken cancellationToken);
 
+    /// <summary>GET /v1/market/all: the market codes the exchange lists.</summary>
+    Task<ExchangeResponse<IReadOnlyList<string>>> GetMarketsAsync(CancellationToken cancellationToken);
+
     /// <summary>GET /v1/accounts, signed with the JWT; only when keys are configured.</summary>
     Task<ExchangeResponse<IReadOnlyList<Account>>> GetAccountsAsync(CancellationToken cancellationToken);
 }

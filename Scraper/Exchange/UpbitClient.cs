@@ -94,6 +94,10 @@ public sealed partial class UpbitClient : IUpbitClient, IDisposable
     }
 
     /// <inheritdoc />
+    public Task<ExchangeResponse<IReadOnlyList<string>>> GetMarketsAsync(CancellationToken cancellationToken) =>
+        SendAsync<string>("v1/market/all", null, UpbitJson.ReadMarketCode, cancellationToken);
+
+    /// <inheritdoc />
     public Task<ExchangeResponse<IReadOnlyList<Account>>> GetAccountsAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -111,6 +111,12 @@ internal static class UpbitJson
         return (ticker, null);
     }
 
+    /// <summary>One entry of GET /v1/market/all: its market code.</summary>
+    public static (string? Item, string? Error) ReadMarketCode(JsonElement e) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty("market", out var m) && m.ValueKind == JsonValueKind.String && m.GetString() is { Length: > 0 } code
+            ? (code, null)
+            : (null, "a market entry without a \"market\" code");
+
     /// <summary>One account balance (the exchange sends these numbers as strings).</summary>
     public static (Account? Item, string? Error) ReadAccount(JsonElement e)
     {

@@ -29,6 +29,11 @@ public static partial class ScraperApp
             if (request is null) return helpExit;
             var needsWritableDb = request.Verb is Verb.Run or Verb.Backfill;
             var settings = SettingsLoader.Load(request.Settings, request.ConfigFile, app.Environment, app.Time.GetUtcNow(), needsWritableDb);
+            if (needsWritableDb)
+            {
+                using var loggers = Logging.CreateFactory(settings.LogLevel, Logging.UnderSystemd(app.Environment));
+                await MarketCheck.EnsureListedAsync(settings, loggers.CreateLogger("Scraper.Main"), app.Time, app.Stop);
+            }
             return request.Verb switch
             {
                 Verb.Backfill => await BackfillVerb.RunAsync(settings, app),
