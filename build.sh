@@ -42,8 +42,11 @@ case "$cmd" in
     bash packaging/make-tarball.sh dist/publish "$(version)" dist
     ;;
   soak)
+    "$0" publish
     dotnet build Scraper.sln -c Release -v q -nologo
-    BITCOIN_PRICE_SCRAPER_SOAK=1 dotnet test Scraper.sln -c Release --no-build -v q \
+    # Measures the NativeAOT binary users run, not the JIT build.
+    BITCOIN_PRICE_SCRAPER_BIN="$PWD/dist/publish/bitcoin-price-scraper" BITCOIN_PRICE_SCRAPER_SOAK=1 \
+      dotnet test Scraper.sln -c Release --no-build -v q \
       --filter "FullyQualifiedName~Reliability.SoakTests" --logger "console;verbosity=detailed" "$@"
     ;;
   -h|--help|help|"")

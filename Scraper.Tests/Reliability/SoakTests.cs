@@ -90,9 +90,12 @@ public sealed class SoakTests(ITestOutputHelper output) : FakeExchangeTest
         }
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
 
-        var warm = samples.Skip(samples.Count / 4).ToList();
-        Assert.True(warm[^1].RssKb <= warm[0].RssKb * 1.10, $"RSS grew from {warm[0].RssKb} kB to {warm[^1].RssKb} kB");
-        Assert.True(warm[^1].Fds <= warm[0].Fds + 5, $"descriptors grew from {warm[0].Fds} to {warm[^1].Fds}");
+        // Connections open for a burst and close after 20 s idle, so both series oscillate: flat
+        // means the peaks of the second half are no higher than those of the first.
+        var first = samples.Take(samples.Count / 2).ToList();
+        var second = samples.Skip(samples.Count / 2).ToList();
+        Assert.True(second.Max(x => x.RssKb) <= first.Max(x => x.RssKb) * 1.10, $"RSS peak grew from {first.Max(x => x.RssKb)} kB to {second.Max(x => x.RssKb)} kB");
+        Assert.True(second.Max(x => x.Fds) <= first.Max(x => x.Fds) + 5, $"descriptor peak grew from {first.Max(x => x.Fds)} to {second.Max(x => x.Fds)}");
         Assert.Equal(0, Exchange.Count429);
         var perSecond = Exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal))
             .GroupBy(r => r.CountedAt.ToUnixTimeSeconds()).Max(g => g.Count());
