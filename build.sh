@@ -38,11 +38,11 @@ case "$cmd" in
     rm -f dist/publish/*.dbg
     ;;
   package)
-    "$0" publish
+    bash ./build.sh publish
     bash packaging/make-tarball.sh dist/publish "$(version)" dist
     ;;
   soak)
-    "$0" publish
+    bash ./build.sh publish
     dotnet build Scraper.sln -c Release -v q -nologo
     # Measures the NativeAOT binary users run, not the JIT build.
     BITCOIN_PRICE_SCRAPER_BIN="$PWD/dist/publish/bitcoin-price-scraper" BITCOIN_PRICE_SCRAPER_SOAK=1 \
