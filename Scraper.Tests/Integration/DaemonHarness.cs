@@ -42,12 +42,13 @@ public static class DaemonHarness
             .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 
     /// <summary>Waits until every listed market's unit-1 series follows (its backfill is done).</summary>
-    public static async Task WaitForFollowingAsync(ScraperProcess daemon, int port, IEnumerable<string> markets, TimeSpan timeout, string unit = "1")
+    /// <remarks><paramref name="daemon"/> is null when the daemon is not our child (e.g. under systemd in a container).</remarks>
+    public static async Task WaitForFollowingAsync(ScraperProcess? daemon, int port, IEnumerable<string> markets, TimeSpan timeout, string unit = "1")
     {
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < timeout)
         {
-            if (daemon.HasExited) throw new InvalidOperationException("daemon exited: " + daemon.Stderr);
+            if (daemon is { HasExited: true }) throw new InvalidOperationException("daemon exited: " + daemon.Stderr);
             try
             {
                 var m = await ScrapeAsync(port);
@@ -56,7 +57,7 @@ public static class DaemonHarness
             catch (HttpRequestException) { }
             await Task.Delay(100);
         }
-        throw new TimeoutException("the daemon never reached follow mode: " + daemon.Stderr);
+        throw new TimeoutException("the daemon never reached follow mode: " + daemon?.Stderr);
     }
 
     /// <summary>SIGTERM and the exit code (fails after <paramref name="timeout"/>).</summary>

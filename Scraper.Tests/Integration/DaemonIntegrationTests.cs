@@ -159,6 +159,16 @@ public sealed class DaemonIntegrationTests : FakeExchangeTest
     }
 
     [Fact]
+    public async Task Under_systemd_a_configuration_error_is_an_error_level_journal_line()
+    {
+        var (code, _, stderr) = await ScraperProcess.RunAsync(Args("run", "--rate", "0"), TimeSpan.FromSeconds(30),
+            new Dictionary<string, string> { ["INVOCATION_ID"] = "0123456789abcdef" });
+
+        Assert.Equal(78, code);
+        Assert.Equal("<3>bitcoin-price-scraper: invalid --rate '0': expected a whole number of requests per second from 1 to 1000", stderr.Trim());
+    }
+
+    [Fact]
     public async Task A_port_in_use_exits_78_naming_it()
     {
         using var blocker = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);

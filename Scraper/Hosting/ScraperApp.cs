@@ -1,4 +1,4 @@
-using System.Net;
+using System.Net.Sockets;
 using System.Reactive.Concurrency;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,15 +44,18 @@ public static partial class ScraperApp
         }
         catch (ConfigException e)
         {
-            await app.Error.WriteLineAsync($"bitcoin-price-scraper: {e.Message}");
+            await app.Error.WriteLineAsync($"{ErrorPrefix(app)}bitcoin-price-scraper: {e.Message}");
             return ExitCodes.Config;
         }
         catch (StoreException e)
         {
-            await app.Error.WriteLineAsync($"bitcoin-price-scraper: {e.Message}");
+            await app.Error.WriteLineAsync($"{ErrorPrefix(app)}bitcoin-price-scraper: {e.Message}");
             return ExitCodes.Database;
         }
     }
+
+    /// <summary>Under systemd the fatal line carries &lt;3&gt; so that journalctl -p err shows it.</summary>
+    private static string ErrorPrefix(AppContext app) => Logging.UnderSystemd(app.Environment) ? "<3>" : "";
 
     /// <summary>
     /// The daemon. Binds the metrics port and opens the database before the host starts, so
@@ -91,7 +94,7 @@ public static partial class ScraperApp
             listener.Start();
             return listener;
         }
-        catch (HttpListenerException e)
+        catch (SocketException e)
         {
             listener.Dispose();
             throw new ConfigException($"invalid --listen '{settings.Listen}': cannot listen there ({e.Message}); expected a free port on a local address");

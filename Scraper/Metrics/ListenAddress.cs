@@ -33,13 +33,15 @@ public sealed record ListenAddress(string Host, int Port)
     /// <summary>True when only this machine can reach the endpoint.</summary>
     public bool IsLoopback => Host == "localhost" || (IPAddress.TryParse(Host, out var ip) && IPAddress.IsLoopback(ip));
 
-    /// <summary>The HttpListener host names that bind this address.</summary>
-    public IEnumerable<string> HostPrefixes()
-    {
-        if (Host is "0.0.0.0" or "::" or "*" or "+") return ["+"];
-        if (IsLoopback) return Host == "::1" ? ["[::1]"] : ["127.0.0.1", "localhost"];
-        return [Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host];
-    }
+    /// <summary>The socket address to bind: 0.0.0.0 (or * and +) for every IPv4 address, :: for every address, localhost for 127.0.0.1.</summary>
+    public IPEndPoint ToEndPoint() => new(
+        Host switch
+        {
+            "0.0.0.0" or "*" or "+" => IPAddress.Any,
+            "localhost" => IPAddress.Loopback,
+            _ => IPAddress.Parse(Host),
+        },
+        Port);
 
     /// <inheritdoc />
     public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";

@@ -1,17 +1,23 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Prometheus;
 
 namespace Scraper.Metrics;
 
 /// <summary>
 /// Serves the registry on <c>http://HOST:PORT/metrics</c> and a liveness probe on <c>/healthz</c>;
-/// every other path is 404. prometheus-net's own MetricServer takes one host name, and
-/// HttpListener matches requests by their Host header, so a server bound to 127.0.0.1 would refuse
-/// a Prometheus that scrapes <c>localhost:8081</c>; this listener registers both names for loopback.
+/// every other path is 404, every method but GET and HEAD 405. A minimal HTTP/1.1 responder on a
+/// socket bound to exactly the configured address: prometheus-net's MetricServer and HttpListener
+/// match requests by their Host header and resolve host names to bind, so they can either not be
+/// limited to loopback while accepting <c>localhost:8081</c>, or fail inside a sandbox (seen under
+/// systemd). Each connection answers one request and closes; request headers are bounded.
 /// </summary>
 public sealed class MetricsListener : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private const int MaxRequestBytes = 8 * 1024;
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(10);
+    private readonly TcpListener _listener;
     private readonly CollectorRegistry _registry;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
@@ -20,17 +26,19 @@ public sealed class MetricsListener : IDisposable
     public MetricsListener(ListenAddress address, CollectorRegistry registry)
     {
         _registry = registry;
-        foreach (var host in address.HostPrefixes())
-        {
-            _listener.Prefixes.Add($"http://{host}:{address.Port}/metrics/");
-            _listener.Prefixes.Add($"http://{host}:{address.Port}/healthz/");
-        }
+        var endpoint = address.ToEndPoint();
+        _listener = new TcpListener(endpoint);
+        if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
+            _listener.Server.DualMode = true;
     }
 
-    /// <summary>Binds the port (throws <see cref="HttpListenerException"/> when it is taken) and serves.</summary>
+    /// <summary>The port actually bound (useful with port 0).</summary>
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>Binds the port (throws <see cref="SocketException"/> when it is taken) and serves.</summary>
     public void Start()
     {
-        _listener.Start();
+        _listener.Start(backlog: 512);
         _loop = Task.Run(ServeAsync);
     }
 
@@ -38,76 +46,116 @@ public sealed class MetricsListener : IDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            HttpListenerContext context;
+            TcpClient client;
             try
             {
-                context = await _listener.GetContextAsync().ConfigureAwait(false);
+                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
             }
-            catch (Exception) when (_stop.IsCancellationRequested || !_listener.IsListening)
+            catch (OperationCanceledException)
             {
                 return;
             }
-            catch (HttpListenerException)
+            catch (ObjectDisposedException)
             {
-                continue;
+                return;
             }
-            _ = Task.Run(() => RespondAsync(context));
+            catch (SocketException)
+            {
+                continue; // a connection that died while queued
+            }
+            _ = Task.Run(() => RespondAsync(client));
         }
     }
 
-    private async Task RespondAsync(HttpListenerContext context)
+    private async Task RespondAsync(TcpClient client)
     {
-        var response = context.Response;
+        using var _ = client;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(ClientTimeout);
         try
         {
-            var path = context.Request.Url?.AbsolutePath.TrimEnd('/') ?? "";
-            if (context.Request.HttpMethod is not ("GET" or "HEAD"))
+            var stream = client.GetStream();
+            var (method, path) = await ReadRequestLineAsync(stream, timeout.Token).ConfigureAwait(false);
+            if (method == TooLarge)
             {
-                response.StatusCode = 405;
+                await WriteAsync(stream, 431, "Request Header Fields Too Large", "text/plain", "request head over 8 KiB\n"u8.ToArray(), true, timeout.Token).ConfigureAwait(false);
+                return;
+            }
+            if (method is null)
+            {
+                await WriteAsync(stream, 400, "Bad Request", "text/plain", "bad request\n"u8.ToArray(), true, timeout.Token).ConfigureAwait(false);
+                return;
+            }
+            var head = method == "HEAD";
+            if (method is not ("GET" or "HEAD"))
+            {
+                await WriteAsync(stream, 405, "Method Not Allowed", "text/plain", "only GET\n"u8.ToArray(), true, timeout.Token).ConfigureAwait(false);
             }
             else if (path == "/metrics")
             {
-                response.StatusCode = 200;
-                response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
                 using var buffer = new MemoryStream();
-                await _registry.CollectAndExportAsTextAsync(buffer, _stop.Token).ConfigureAwait(false);
-                response.ContentLength64 = buffer.Length;
-                buffer.Position = 0;
-                await buffer.CopyToAsync(response.OutputStream, _stop.Token).ConfigureAwait(false);
+                await _registry.CollectAndExportAsTextAsync(buffer, timeout.Token).ConfigureAwait(false);
+                await WriteAsync(stream, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", buffer.ToArray(), !head, timeout.Token).ConfigureAwait(false);
             }
             else if (path == "/healthz")
             {
-                response.StatusCode = 200;
-                response.ContentType = "text/plain";
-                await response.OutputStream.WriteAsync("ok\n"u8.ToArray(), _stop.Token).ConfigureAwait(false);
+                await WriteAsync(stream, 200, "OK", "text/plain", "ok\n"u8.ToArray(), !head, timeout.Token).ConfigureAwait(false);
             }
             else
             {
-                response.StatusCode = 404;
+                await WriteAsync(stream, 404, "Not Found", "text/plain", "not found: only /metrics and /healthz\n"u8.ToArray(), !head, timeout.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception) when (_stop.IsCancellationRequested)
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
+            // The scraper hung up or was too slow; nothing to answer.
         }
-        catch (HttpListenerException)
+    }
+
+    private const string TooLarge = "(too large)";
+
+    /// <summary>
+    /// Reads the request head (at most 8 KiB) and returns its method and path; nulls when
+    /// malformed, <see cref="TooLarge"/> as the method when the head does not end within the limit.
+    /// </summary>
+    internal static async Task<(string? Method, string? Path)> ReadRequestLineAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[MaxRequestBytes];
+        var length = 0;
+        var complete = false;
+        while (length < buffer.Length && !complete)
         {
-            // The scraper hung up; nothing to answer.
+            var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            if (read == 0) break;
+            length += read;
+            complete = buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8) >= 0;
         }
-        catch (IOException)
-        {
-        }
-        finally
-        {
-            try { response.Close(); } catch (ObjectDisposedException) { } catch (HttpListenerException) { }
-        }
+        if (!complete) return (length >= buffer.Length ? TooLarge : null, null);
+        var head = Encoding.ASCII.GetString(buffer, 0, length);
+        var lineEnd = head.IndexOf("\r\n", StringComparison.Ordinal);
+        if (lineEnd <= 0) return (null, null);
+        var parts = head[..lineEnd].Split(' ');
+        if (parts.Length != 3 || !parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal) || !parts[1].StartsWith('/')) return (null, null);
+        var path = parts[1];
+        var query = path.IndexOf('?', StringComparison.Ordinal);
+        if (query >= 0) path = path[..query];
+        return (parts[0], path.Length > 1 ? path.TrimEnd('/') : path);
+    }
+
+    private static async Task WriteAsync(Stream stream, int status, string reason, string contentType, byte[] body, bool withBody, CancellationToken cancellationToken)
+    {
+        var header = Encoding.ASCII.GetBytes(
+            $"HTTP/1.1 {status} {reason}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+        await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+        if (withBody) await stream.WriteAsync(body, cancellationToken).ConfigureAwait(false);
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
         _stop.Cancel();
-        if (_listener.IsListening) _listener.Stop();
-        _listener.Close();
+        _listener.Stop();
         try { _loop.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
         _stop.Dispose();
     }
