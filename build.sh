@@ -11,6 +11,8 @@ usage: ./build.sh COMMAND [-- ARGS]
   test            run every test (unit, integration, packaging)
   publish         self-contained linux-x64 NativeAOT build into dist/publish
   package         publish, then write dist/bitcoin-price-scraper-VERSION-linux-x64.tar.gz (+ .sha256)
+  bench           publish, then measure backfill against the rate ceiling (and ccxt beside it);
+                  table in dist/bench/results.md
   soak            the long load tests (200 scrapers; 50 markets x 3 units followed for
                   BITCOIN_PRICE_SCRAPER_SOAK_MINUTES, default 10)
 USAGE
@@ -40,6 +42,16 @@ case "$cmd" in
   package)
     bash ./build.sh publish
     bash packaging/make-tarball.sh dist/publish "$(version)" dist
+    ;;
+  bench)
+    bash ./build.sh publish
+    dotnet build Scraper.sln -c Release -v q -nologo
+    if command -v npm >/dev/null; then
+      (cd Scraper.Tests/Benchmarks/ccxt && npm install --no-audit --no-fund --silent) || echo "ccxt not installed: its row is left out" >&2
+    fi
+    BITCOIN_PRICE_SCRAPER_BIN="$PWD/dist/publish/bitcoin-price-scraper" BITCOIN_PRICE_SCRAPER_BENCH=1 \
+      dotnet test Scraper.sln -c Release --no-build -v q \
+      --filter "FullyQualifiedName~Benchmarks.BackfillBenchmark" --logger "console;verbosity=detailed" "$@"
     ;;
   soak)
     bash ./build.sh publish

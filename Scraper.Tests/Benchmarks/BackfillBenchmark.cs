@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Scraper.Exchange;
+using Scraper.Pipeline;
+using Scraper.Storage;
+using Scraper.Tests.FakeExchange;
+using Scraper.Tests.Integration;
+using Xunit.Abstractions;
+
+namespace Scraper.Tests.Benchmarks;
+
+/// <summary>Runs only under `./build.sh bench` (BITCOIN_PRICE_SCRAPER_BENCH=1).</summary>
+public sealed class BenchFactAttribute : FactAttribute
+{
+    /// <summary>Skips unless the bench run asked for it.</summary>
+    public BenchFactAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH") != "1") Skip = "benchmark: run ./build.sh bench";
+    }
+}
+
+/// <summary>One benchmark scenario: the fake's behaviour and the range to backfill.</summary>
+public sealed record Scenario(string Name, int Markets, int Days, TimeSpan Latency, TimeSpan Jitter, RateLimitMode Limiter, double ErrorRate);
+
+/// <summary>One measured row.</summary>
+public sealed record BenchRow(string Client, Scenario Scenario, int Requests, double RequestsPerSecond, double SteadyPerSecond, long Candles, double CandlesPerSecond,
+    int Count429, int Count418, int Retries, double CpuSecondsPer1000, long PeakRssKb, double WallSeconds, double FloorSeconds, bool Verified)
+{
+    /// <summary>The row as a markdown table line.</summary>
+    public string Markdown() => string.Create(CultureInfo.InvariantCulture,
+        $"| {Client} | {Scenario.Name} | {Requests} | {RequestsPerSecond:0.00} / 10 ({RequestsPerSecond * 10:0.0}%) | {SteadyPerSecond * 10:0.0}% | {CandlesPerSecond:0} / 2000 | {Count429} | {Count418} | {Retries} | {CpuSecondsPer1000:0.00} | {PeakRssKb / 1024.0:0.0} MiB | {WallSeconds:0.0} s | {FloorSeconds:0.0} s | {(Verified ? "yes" : "NO")} |");
+}
+
+/// <summary>
+/// How close the published daemon's `backfill` gets to the exchange's ceiling (10 candle requests/s,
+/// 200 candles each: 2,000 candles/s) without being rate-limited, what it costs, and ccxt's
+/// fetchOHLCV loop beside it — all against the same fake exchange on 127.0.0.1.
+/// </summary>
+public sealed class BackfillBenchmark(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Ms20 = TimeSpan.FromMilliseconds(20);
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Scraper.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Scraper.sln not found");
+    }
+
+    private static readonly Scenario[] Scenarios =
+    [
+        new("1 market x 30 d, 20 ms, sliding", 1, 30, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 2 d, 20 ms, sliding", 1, 2, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 21 d, 200 ms, sliding", 1, 21, TimeSpan.FromMilliseconds(200), TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 21 d, 1 s, sliding", 1, 21, TimeSpan.FromSeconds(1), TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 21 d, 20 ms, sliding, jitter 50 ms", 1, 21, Ms20, TimeSpan.FromMilliseconds(50), RateLimitMode.SlidingWindow, 0),
+        new("1 market x 21 d, 1 s, sliding, jitter 50 ms", 1, 21, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(50), RateLimitMode.SlidingWindow, 0),
+        new("1 market x 21 d, 20 ms, fixed bucket", 1, 21, Ms20, TimeSpan.Zero, RateLimitMode.FixedBucket, 0),
+        new("1 market x 21 d, 1 s, fixed bucket", 1, 21, TimeSpan.FromSeconds(1), TimeSpan.Zero, RateLimitMode.FixedBucket, 0),
+        new("1 market x 21 d, 20 ms, 5% errors", 1, 21, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0.05),
+        new("20 markets x 2 d, 20 ms, sliding", 20, 2, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+    ];
+
+    private static FakeExchangeOptions OptionsFor(Scenario s)
+    {
+        var random = new Random(5);
+        var options = new FakeExchangeOptions
+        {
+            Latency = s.Latency, ArrivalJitter = s.Jitter, RateLimit = s.Limiter, BanAfter429s = 10,
+            FaultInjector = s.ErrorRate > 0 ? r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && random.NextDouble() < s.ErrorRate ? FakeFault.Http503 : null : null,
+        };
+        return options;
+    }
+
+    private static IReadOnlyList<string> MarketsFor(Scenario s) =>
+        s.Markets == 1 ? ["KRW-BTC"] : [.. Enumerable.Range(1, s.Markets).Select(i => $"KRW-C{i:000}")];
+
+    /// <summary>Runs a command under /usr/bin/time: wall, user+system CPU seconds and peak RSS of exactly that process.</summary>
+    private static async Task<(int Code, string Output, double Wall, double Cpu, long RssKb)> TimedAsync(string file, IEnumerable<string> args, string workingDirectory)
+    {
+        var timing = Path.GetTempFileName();
+        var info = new ProcessStartInfo("/usr/bin/time") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["-f", "%e %U %S %M", "-o", timing, file, .. args]) info.ArgumentList.Add(a);
+        using var p = Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        var f = (await File.ReadAllTextAsync(timing)).Trim().Split('\n')[^1].Split(' ');
+        File.Delete(timing);
+        double D(string x) => double.Parse(x, CultureInfo.InvariantCulture);
+        return (p.ExitCode, await stdout + stderr, D(f[0]), D(f[1]) + D(f[2]), long.Parse(f[3], CultureInfo.InvariantCulture));
+    }
+
+    private static BenchRow Measure(string client, Scenario s, FakeUpbitExchange exchange, (double Wall, double Cpu, long RssKb) t, long candles, bool verified)
+    {
+        var requests = exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
+        var span = requests.Count > 1 ? (requests[^1].At - requests[0].At).TotalSeconds : 1;
+        var distinct = requests.Select(r => r.Query).Distinct().Count();
+        // Steady state: after the first 30 requests (slow start, first round trips booked at their answer).
+        var steady = requests.Count > 60 ? (requests.Count - 31) / (requests[^1].At - requests[30].At).TotalSeconds : double.NaN;
+        return new BenchRow(client, s, requests.Count, (requests.Count - 1) / span, steady, candles, candles / span, exchange.Count429, exchange.Count418,
+            requests.Count - distinct, t.Cpu / requests.Count * 1000, t.RssKb, t.Wall, requests.Count / 10.0, verified);
+    }
+
+    private async Task<BenchRow> RunOursAsync(Scenario s, string binary, string dir)
+    {
+        await using var exchange = await FakeUpbitExchange.StartAsync(OptionsFor(s));
+        var db = Path.Combine(dir, $"bench-{Guid.NewGuid():N}.db");
+        var since = DateTimeOffset.UtcNow.AddDays(-s.Days);
+        var markets = MarketsFor(s);
+        var run = await TimedAsync(binary,
+            ["backfill", "--upbit-url", exchange.BaseUrl.ToString().TrimEnd('/'), "--db", db, "--markets", string.Join(',', markets),
+             "--since", since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture), "--log-level", "Warning"], dir);
+        var verified = run.Code == 0;
+        long candles = 0;
+        var end = DateTimeOffset.UtcNow;
+        using (var store = SqliteCandleStore.Open(db, TimeProvider.System, readOnly: true))
+        {
+            foreach (var market in markets)
+            {
+                var series = new SeriesKey(market, CandleUnit.FromMinutes(1));
+                var upTo = WindowPlanner.CoverableEnd(series, end) - series.Unit.Interval;
+                var stored = store.ReadCandles(series, series.Unit.AlignDown(since), upTo).ToList();
+                candles += store.CountCandles(series);
+                verified &= stored.SequenceEqual(exchange.Data.ClosedCandles(market, series.Unit, series.Unit.AlignDown(since), upTo, end));
+            }
+        }
+        if (!verified) output.WriteLine($"{s.Name}: exit {run.Code}\n{run.Output}");
+        return Measure("bitcoin-price-scraper", s, exchange, (run.Wall, run.Cpu, run.RssKb), candles, verified);
+    }
+
+    private async Task<BenchRow?> RunCcxtAsync(Scenario s, string dir)
+    {
+        var script = Path.Combine(RepoRoot(), "Scraper.Tests", "Benchmarks", "ccxt", "fetch-ohlcv.js");
+        if (!Directory.Exists(Path.Combine(Path.GetDirectoryName(script)!, "node_modules", "ccxt"))) return null;
+        await using var exchange = await FakeUpbitExchange.StartAsync(OptionsFor(s));
+        var since = DateTimeOffset.UtcNow.AddDays(-s.Days);
+        var run = await TimedAsync("node", [script, exchange.BaseUrl.ToString().TrimEnd('/'), since.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)], dir);
+        var lines = run.Output.Split('\n');
+        var candles = lines.Where(l => l.StartsWith("candles ", StringComparison.Ordinal)).Select(l => long.Parse(l[8..], CultureInfo.InvariantCulture)).FirstOrDefault();
+        if (run.Code != 0) output.WriteLine($"ccxt {s.Name}: exit {run.Code}\n{run.Output[..Math.Min(2000, run.Output.Length)]}");
+        var series = new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(1));
+        var expected = exchange.Data.ClosedCandles("KRW-BTC", series.Unit, series.Unit.AlignDown(since), WindowPlanner.ClosedEnd(series, DateTimeOffset.UtcNow), DateTimeOffset.UtcNow).Count;
+        return Measure("ccxt " + CcxtVersion(), s, exchange, (run.Wall, run.Cpu, run.RssKb), candles, run.Code == 0 && candles >= expected - 2);
+    }
+
+    private static string CcxtVersion()
+    {
+        var package = Path.Combine(RepoRoot(), "Scraper.Tests", "Benchmarks", "ccxt", "node_modules", "ccxt", "package.json");
+        return File.Exists(package) ? System.Text.Json.JsonDocument.Parse(File.ReadAllText(package)).RootElement.GetProperty("version").GetString() ?? "" : "";
+    }
+
+    [BenchFact]
+    public async Task Backfill_against_the_rate_ceiling()
+    {
+        var binary = Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BIN") is { Length: > 0 } b ? b : Path.Combine(RepoRoot(), "dist", "publish", "bitcoin-price-scraper");
+        Assert.True(File.Exists(binary), binary + " missing: run ./build.sh publish");
+        var dir = Directory.CreateTempSubdirectory("bps-bench-").FullName;
+        var rows = new List<BenchRow>();
+        var total = Stopwatch.StartNew();
+        foreach (var s in Scenarios)
+        {
+            var row = await RunOursAsync(s, binary, dir);
+            rows.Add(row);
+            output.WriteLine(row.Markdown());
+            if (s.Markets == 1 && s.Days == 21 && s.Latency == Ms20 && s.Limiter == RateLimitMode.SlidingWindow && s.ErrorRate == 0 && await RunCcxtAsync(s, dir) is { } ccxt)
+            {
+                rows.Add(ccxt);
+                output.WriteLine(ccxt.Markdown());
+            }
+        }
+
+        // Readiness: process start to /healthz answering, for the daemon.
+        await using var fake = await FakeUpbitExchange.StartAsync();
+        var readiness = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            var port = ScraperProcess.FreePort();
+            var sw = Stopwatch.StartNew();
+            using var daemon = ScraperProcess.Start(["run", "--upbit-url", fake.BaseUrl.ToString().TrimEnd('/'), "--db", Path.Combine(dir, $"r{i}.db"), "--listen", $"127.0.0.1:{port}", "--since", "1h"], binary: binary);
+            await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(10));
+            readiness.Add(sw.Elapsed.TotalMilliseconds);
+            await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10));
+        }
+
+        var report = new StringBuilder();
+        report.AppendLine(CultureInfo.InvariantCulture, $"Benchmark {DateTimeOffset.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores ({File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()}), total {total.Elapsed.TotalMinutes:0.0} min");
+        report.AppendLine();
+        report.AppendLine("| client | scenario | requests | requests/s vs allowed | steady state | candles/s vs ceiling | 429 | 418 | retries | CPU s / 1000 req | peak RSS | wall | floor | verified |");
+        report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var r in rows) report.AppendLine(r.Markdown());
+        report.AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture, $"Readiness (start to /healthz): {string.Join(", ", readiness.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))} ms");
+        var ours = rows.Where(r => r.Client == "bitcoin-price-scraper").ToList();
+        var rss30 = ours.First(r => r.Scenario.Days == 30).PeakRssKb;
+        var rss2 = ours.First(r => r.Scenario.Days == 2 && r.Scenario.Markets == 1).PeakRssKb;
+        report.AppendLine(CultureInfo.InvariantCulture, $"Peak RSS 30 d / 2 d: {rss30 / 1024.0:0.0} / {rss2 / 1024.0:0.0} MiB = {(double)rss30 / rss2:0.00}");
+        var text = report.ToString();
+        output.WriteLine(text);
+        var outDir = Path.Combine(RepoRoot(), "dist", "bench");
+        Directory.CreateDirectory(outDir);
+        await File.WriteAllTextAsync(Path.Combine(outDir, "results.md"), text);
+
+        Assert.All(ours, r => Assert.True(r.Verified, r.Scenario.Name + " did not verify"));
+    }
+}
