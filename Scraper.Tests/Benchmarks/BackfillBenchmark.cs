@@ -41,13 +41,6 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
 {
     private static readonly TimeSpan Ms20 = TimeSpan.FromMilliseconds(20);
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Scraper.sln"))) return dir.FullName;
-        throw new InvalidOperationException("Scraper.sln not found");
-    }
-
     private static readonly Scenario[] Scenarios =
     [
         new("1 market x 30 d, 20 ms, sliding", 1, 30, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
@@ -132,7 +125,7 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
 
     private async Task<BenchRow?> RunCcxtAsync(Scenario s, string dir)
     {
-        var script = Path.Combine(RepoRoot(), "Scraper.Tests", "Benchmarks", "ccxt", "fetch-ohlcv.js");
+        var script = Path.Combine(Commands.RepoRoot, "Scraper.Tests", "Benchmarks", "ccxt", "fetch-ohlcv.js");
         if (!Directory.Exists(Path.Combine(Path.GetDirectoryName(script)!, "node_modules", "ccxt"))) return null;
         await using var exchange = await FakeUpbitExchange.StartAsync(OptionsFor(s));
         var since = DateTimeOffset.UtcNow.AddDays(-s.Days);
@@ -147,14 +140,14 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
 
     private static string CcxtVersion()
     {
-        var package = Path.Combine(RepoRoot(), "Scraper.Tests", "Benchmarks", "ccxt", "node_modules", "ccxt", "package.json");
+        var package = Path.Combine(Commands.RepoRoot, "Scraper.Tests", "Benchmarks", "ccxt", "node_modules", "ccxt", "package.json");
         return File.Exists(package) ? System.Text.Json.JsonDocument.Parse(File.ReadAllText(package)).RootElement.GetProperty("version").GetString() ?? "" : "";
     }
 
     [BenchFact]
     public async Task Backfill_against_the_rate_ceiling()
     {
-        var binary = Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BIN") is { Length: > 0 } b ? b : Path.Combine(RepoRoot(), "dist", "publish", "bitcoin-price-scraper");
+        var binary = Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BIN") is { Length: > 0 } b ? b : Path.Combine(Commands.RepoRoot, "dist", "publish", "bitcoin-price-scraper");
         Assert.True(File.Exists(binary), binary + " missing: run ./build.sh publish");
         var dir = Directory.CreateTempSubdirectory("bps-bench-").FullName;
         var rows = new List<BenchRow>();
@@ -199,7 +192,7 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
             report.AppendLine(CultureInfo.InvariantCulture, $"Peak RSS 30 d / 2 d: {r30.PeakRssKb / 1024.0:0.0} / {r2.PeakRssKb / 1024.0:0.0} MiB = {(double)r30.PeakRssKb / r2.PeakRssKb:0.00}");
         var text = report.ToString();
         output.WriteLine(text);
-        var outDir = Path.Combine(RepoRoot(), "dist", "bench");
+        var outDir = Path.Combine(Commands.RepoRoot, "dist", "bench");
         Directory.CreateDirectory(outDir);
         await File.WriteAllTextAsync(Path.Combine(outDir, "results.md"), text);
 

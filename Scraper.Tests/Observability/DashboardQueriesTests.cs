@@ -14,15 +14,6 @@ namespace Scraper.Tests.Observability;
 /// </summary>
 public sealed class DashboardQueriesTests(ITestOutputHelper output) : FakeExchangeTest
 {
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Scraper.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("Scraper.sln not found above " + AppContext.BaseDirectory);
-    }
-
     /// <summary>Every panel target's expression, with the panel's title.</summary>
     internal static IReadOnlyList<(string Panel, string Expr)> DashboardQueries(string dashboardPath)
     {
@@ -57,7 +48,7 @@ public sealed class DashboardQueriesTests(ITestOutputHelper output) : FakeExchan
     [Fact]
     public async Task Every_dashboard_query_returns_data_from_a_prometheus_scraping_the_daemon_and_every_rule_evaluates()
     {
-        var root = RepoRoot();
+        var root = Commands.RepoRoot;
         // Some failures and 429s so the failure and rate-limit panels have something to show.
         var injected = 0;
         Exchange.Options.FaultInjector = r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)

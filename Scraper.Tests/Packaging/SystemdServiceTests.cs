@@ -19,17 +19,7 @@ public sealed class SystemdServiceTests(TarballFixture tarball, ITestOutputHelpe
     private const string RootfsCache = "/var/tmp/bitcoin-price-scraper-rootfs";
     private const string Unit = "bitcoin-price-scraper";
 
-    private static async Task<(int Code, string Output)> RunAsync(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = await p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await p.WaitForExitAsync(cts.Token);
-        return (p.ExitCode, (await stdout) + stderr);
-    }
+    private static Task<(int Code, string Output)> RunAsync(string file, params string[] args) => Commands.RunAsync(file, args);
 
     private static async Task EnsureRootfsAsync()
     {

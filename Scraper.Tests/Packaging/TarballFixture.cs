@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Scraper.Tests.Integration;
 
 namespace Scraper.Tests.Packaging;
 
@@ -8,22 +9,9 @@ namespace Scraper.Tests.Packaging;
 /// </summary>
 public sealed class TarballFixture : IAsyncLifetime
 {
-    /// <summary>The repository root (where Scraper.sln is).</summary>
-    public static string RepoRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Scraper.sln"))) return dir.FullName;
-            }
-            throw new InvalidOperationException("Scraper.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
-
     /// <summary>The product version, from Directory.Build.props.</summary>
     public static string Version =>
-        System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(RepoRoot, "Directory.Build.props")), "<Version>(.*?)</Version>").Groups[1].Value;
+        System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(Commands.RepoRoot, "Directory.Build.props")), "<Version>(.*?)</Version>").Groups[1].Value;
 
     /// <summary>Path of the .tar.gz.</summary>
     public string Tarball { get; private set; } = "";
@@ -36,7 +24,7 @@ public sealed class TarballFixture : IAsyncLifetime
             Tarball = given;
             return;
         }
-        var info = new ProcessStartInfo("bash") { WorkingDirectory = RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo("bash") { WorkingDirectory = Commands.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add("build.sh");
         info.ArgumentList.Add("package");
         using var p = Process.Start(info)!;
@@ -44,7 +32,7 @@ public sealed class TarballFixture : IAsyncLifetime
         var stderr = await p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
         if (p.ExitCode != 0) throw new InvalidOperationException($"./build.sh package failed ({p.ExitCode}):\n{await stdout}\n{stderr}");
-        Tarball = Path.Combine(RepoRoot, "dist", $"bitcoin-price-scraper-{Version}-linux-x64.tar.gz");
+        Tarball = Path.Combine(Commands.RepoRoot, "dist", $"bitcoin-price-scraper-{Version}-linux-x64.tar.gz");
     }
 
     /// <inheritdoc />

@@ -14,28 +14,16 @@ namespace Scraper.Tests.Packaging;
 [Collection(TarballCollection.Name)]
 public sealed class TarballInstallTests(TarballFixture tarball) : FakeExchangeTest
 {
-    private static async Task<(int Code, string Output)> RunAsync(string file, string workingDirectory, IReadOnlyDictionary<string, string>? env, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        if (env is not null) foreach (var (k, v) in env) info.Environment[k] = v;
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await stdout + stderr);
-    }
-
     [Fact]
     public async Task The_tarball_verifies_installs_and_its_binary_runs_without_dotnet()
     {
         var name = Path.GetFileName(tarball.Tarball);
-        var sums = await RunAsync("sha256sum", Path.GetDirectoryName(tarball.Tarball)!, null, "-c", name + ".sha256");
+        var sums = await Commands.RunAsync("sha256sum", ["-c", name + ".sha256"], Path.GetDirectoryName(tarball.Tarball)!, null);
         Assert.True(sums.Code == 0, sums.Output);
 
         var unpack = Path.Combine(Dir, "unpack");
         Directory.CreateDirectory(unpack);
-        Assert.Equal(0, (await RunAsync("tar", unpack, null, "-xzf", tarball.Tarball)).Code);
+        Assert.Equal(0, (await Commands.RunAsync("tar", ["-xzf", tarball.Tarball], unpack, null)).Code);
         var top = Path.Combine(unpack, $"bitcoin-price-scraper-{TarballFixture.Version}");
         foreach (var file in new[]
         {
@@ -48,7 +36,7 @@ public sealed class TarballInstallTests(TarballFixture tarball) : FakeExchangeTe
         Assert.Empty(Directory.GetFiles(top, "*.dbg", SearchOption.AllDirectories));
 
         var destdir = Path.Combine(Dir, "root");
-        var install = await RunAsync("sh", top, new Dictionary<string, string> { ["DESTDIR"] = destdir }, "./install.sh");
+        var install = await Commands.RunAsync("sh", ["./install.sh"], top, new Dictionary<string, string> { ["DESTDIR"] = destdir });
         Assert.True(install.Code == 0, install.Output);
         var installed = Path.Combine(destdir, "opt", "bitcoin-price-scraper", "bin", "bitcoin-price-scraper");
         Assert.True(File.Exists(installed), install.Output);
@@ -56,14 +44,15 @@ public sealed class TarballInstallTests(TarballFixture tarball) : FakeExchangeTe
 
         // No dotnet reachable: an empty PATH and no DOTNET_ROOT.
         var noDotnet = new Dictionary<string, string> { ["PATH"] = Path.Combine(Dir, "empty-path"), ["DOTNET_ROOT"] = "", ["HOME"] = Dir };
-        var version = await RunAsync(installed, Dir, noDotnet, "--version");
+        var version = await Commands.RunAsync(installed, ["--version"], Dir, noDotnet);
         Assert.Equal(0, version.Code);
         Assert.Equal(TarballFixture.Version, version.Output.Trim());
 
         var since = DateTimeOffset.UtcNow.AddHours(-8);
         var db = Path.Combine(Dir, "installed.db");
-        var backfill = await RunAsync(installed, Dir, noDotnet, "backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'),
-            "--db", db, "--markets", "KRW-BTC", "--since", since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture));
+        var backfill = await Commands.RunAsync(installed,
+            ["backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", db, "--markets", "KRW-BTC", "--since", since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture)],
+            Dir, noDotnet);
         Assert.True(backfill.Code == 0, backfill.Output);
         var series = new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(1));
         DaemonIntegrationTests.AssertStoredExactly(Exchange, db, series, since, WindowPlanner.CoverableEnd(series, DateTimeOffset.UtcNow) - series.Unit.Interval);

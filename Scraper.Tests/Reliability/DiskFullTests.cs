@@ -33,12 +33,8 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static async Task RunAsync(string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardError = true };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var p = Process.Start(info)!;
-        var err = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)}: {err}");
+        var (code, text) = await Commands.RunAsync(file, args);
+        Assert.True(code == 0, $"{file} {string.Join(' ', args)}: {text}");
     }
 
     [Fact]

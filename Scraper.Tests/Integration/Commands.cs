@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace Scraper.Tests.Integration;
+
+/// <summary>The repository and the command-line tools the end-to-end tests drive.</summary>
+public static class Commands
+{
+    /// <summary>The repository root (where Scraper.sln is), found above the test assembly.</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Scraper.sln"))) return dir.FullName;
+            }
+            throw new InvalidOperationException("Scraper.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    /// <summary>Runs a program to its end (at most five minutes) and returns its exit code and output (stdout then stderr).</summary>
+    public static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
+        foreach (var a in args) info.ArgumentList.Add(a);
+        if (environment is not null) foreach (var (k, v) in environment) info.Environment[k] = v;
+        using var p = Process.Start(info) ?? throw new InvalidOperationException("could not start " + file);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = await p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout + stderr);
+    }
+}
