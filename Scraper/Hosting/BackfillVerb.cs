@@ -1,6 +1,7 @@
 using System.Reactive.Concurrency;
 using Microsoft.Extensions.Logging;
 using Scraper.Metrics;
+using Scraper.Pipeline;
 using Scraper.Storage;
 using Spectre.Console;
 
@@ -27,19 +28,34 @@ public static partial class BackfillVerb
         try
         {
             var until = settings.Until ?? app.Time.GetUtcNow();
-            var pass = components.Collector.RunPassAsync(until, null, logProgress: !interactive, stop.Token);
-            if (interactive) await ShowProgressAsync(components, pass, app.Time);
-            var summary = await pass;
-
-            var now = app.Time.GetUtcNow();
-            var gaps = settings.Series.Sum(s => SeriesReport.For(store, s, settings.Since, until, now).Gaps.Count);
-            if (gaps == 0 && !summary.Stopped)
+            // The newest candle counts as complete only one interval after it closed, so a pass that
+            // ends after a candle boundary leaves the last minutes of some series short of what is
+            // now complete. One catch-up pass fetches them; the check then asks for what could be
+            // complete when the last pass started, which a pass without skips always achieves.
+            var total = new PassSummary(0, 0, 0, 0, false);
+            DateTimeOffset checkedAt;
+            var passes = 0;
+            do
             {
-                LogComplete(logger, summary.CandlesWritten, summary.WindowsFetched);
+                checkedAt = app.Time.GetUtcNow();
+                var pass = components.Collector.RunPassAsync(until, null, logProgress: !interactive, stop.Token);
+                if (interactive) await ShowProgressAsync(components, pass, app.Time);
+                var summary = await pass;
+                total = new PassSummary(total.WindowsPlanned + summary.WindowsPlanned, total.WindowsFetched + summary.WindowsFetched,
+                    total.WindowsSkipped + summary.WindowsSkipped, total.CandlesWritten + summary.CandlesWritten, summary.Stopped);
+            }
+            while (++passes < 2 && !total.Stopped && total.WindowsSkipped == 0 && GapsAt(app.Time.GetUtcNow()) > 0);
+
+            var gaps = GapsAt(checkedAt);
+            if (gaps == 0 && !total.Stopped)
+            {
+                LogComplete(logger, total.CandlesWritten, total.WindowsFetched);
                 return ExitCodes.Ok;
             }
-            LogIncomplete(logger, gaps, summary.WindowsSkipped, summary.Stopped ? "stopped before the end" : "windows were skipped");
+            LogIncomplete(logger, gaps, total.WindowsSkipped, total.Stopped ? "stopped before the end" : total.WindowsSkipped > 0 ? "windows were skipped" : "candles kept closing during the run");
             return ExitCodes.Incomplete;
+
+            int GapsAt(DateTimeOffset now) => settings.Series.Sum(s => SeriesReport.For(store, s, settings.Since, until, now).Gaps.Count);
         }
         finally
         {

@@ -31,7 +31,10 @@ public sealed partial class DaemonService(
         catch (Exception e) when (e is SqliteException or StoreException or IOException)
         {
             ExitCode = ExitCodes.Database;
-            LogDatabaseFailed(logger, components.Settings.DbPath, SettingsLoader.FirstLine(e.Message));
+            // Store errors start with the file's path; the log line names it once.
+            var path = Path.GetFullPath(components.Settings.DbPath);
+            var error = e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message;
+            LogDatabaseFailed(logger, path, SettingsLoader.FirstLine(error));
             lifetime.StopApplication();
         }
     }

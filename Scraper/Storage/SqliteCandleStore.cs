@@ -22,6 +22,10 @@ public sealed class SqliteCandleStore : ICandleStore
     private const int ReadPageSize = 1000;
     private const int SqliteCorrupt = 11;
     private const int SqliteNotADatabase = 26;
+    private const int SqliteReadOnly = 8;
+    private const int SqliteIoError = 10;
+    private const int SqliteCantOpen = 14;
+    private const int ErrnoReadOnlyFileSystem = 30; // EROFS; .NET puts errno into IOException.HResult on Unix
 
     private const string CandleColumns =
         "candle_date_time_utc, candle_date_time_kst, opening_price, high_price, low_price, trade_price, timestamp, " +
@@ -169,11 +173,11 @@ public sealed class SqliteCandleStore : ICandleStore
             connection = OpenConnection(fullPath, readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate);
             if (!readOnly)
             {
-                // WAL lets verify/export read while the daemon writes. synchronous=NORMAL only risks
-                // losing the last transactions on power loss, never corrupting the file; since candles
-                // and their coverage commit atomically, a lost transaction leaves its range uncovered
-                // and it is simply fetched again.
-                Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+                // WAL lets verify/export read while the daemon writes. synchronous=FULL makes a commit
+                // durable (the WAL is synced): "stored" survives a power cut or a file system that turns
+                // read-only, not only a crash of this process. It costs one fsync per response, at most
+                // ten a second. Candles and their coverage commit atomically either way.
+                Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
                 if (version < knownVersion) Migrate(connection, migrations, time);
             }
             return new SqliteCandleStore(fullPath, connection, time, readOnly);
@@ -239,7 +243,8 @@ public sealed class SqliteCandleStore : ICandleStore
             }
             catch (SqliteException ex)
             {
-                throw new StoreException($"{Path}: saving {candles.Count} candles of {series} failed: {OneLine(ex)}", ex);
+                var cause = ex.SqliteErrorCode is SqliteReadOnly or SqliteIoError or SqliteCantOpen ? WhyNotWritable(Path) : null;
+                throw new StoreException($"{Path}: saving {candles.Count} candles of {series} failed: {OneLine(ex)}{(cause is null ? "" : "; " + cause)}", ex);
             }
             finally
             {
@@ -630,6 +635,29 @@ public sealed class SqliteCandleStore : ICandleStore
     private static decimal ParseDecimal(string text) => decimal.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
 
     private static string OneLine(SqliteException ex) => ex.Message.ReplaceLineEndings(" ");
+
+    /// <summary>
+    /// SQLite says only "disk I/O error" when the file system turned read-only under it; the
+    /// operating system says why. Probes by creating a file beside the database (opening the
+    /// database file itself a second time would drop SQLite's POSIX locks when closed).
+    /// </summary>
+    private static string? WhyNotWritable(string path)
+    {
+        var probe = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path) ?? ".", $".bitcoin-price-scraper-probe-{Environment.ProcessId}");
+        try
+        {
+            using var file = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return null;
+        }
+        catch (IOException e) when (e.HResult == ErrnoReadOnlyFileSystem)
+        {
+            return "the file system is read-only";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "its directory is not writable: " + e.Message.ReplaceLineEndings(" ").Split(" : '")[0];
+        }
+    }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Globalization;
+using Scraper.Exchange;
+using Scraper.Pipeline;
+using Scraper.Storage;
+using Scraper.Tests.FakeExchange;
+using Scraper.Tests.Integration;
+using Xunit.Abstractions;
+
+namespace Scraper.Tests.Reliability;
+
+/// <summary>
+/// The filesystem under the database turns read-only while the daemon writes, as ext4 does on a disk
+/// error (errors=remount-ro). A real ext4 image on a loop device, forced read-only through the
+/// kernel's own error path (/sys/fs/ext4/DEV/trigger_fs_error), so this needs root, as CI has.
+/// The daemon must stop with a clear error and exit 74, the file must check clean after the operator's
+/// fsck, and a restart on the repaired filesystem must finish the backfill exactly.
+/// </summary>
+public sealed class ReadOnlyDiskTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("bps-ro-").FullName;
+    private string Image => Path.Combine(_work, "disk.img");
+    private string Mount => Path.Combine(_work, "mnt");
+    private FakeUpbitExchange _exchange = null!;
+
+    public async Task InitializeAsync()
+    {
+        Assert.True(Environment.UserName == "root", "this test mounts a loop device and needs root (CI runs as root)");
+        _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions { RateLimit = RateLimitMode.None });
+        Directory.CreateDirectory(Mount);
+        await using (var image = File.Create(Image)) image.SetLength(64L << 20);
+        await RunAsync("mkfs.ext4", "-q", "-F", Image);
+        await MountAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _exchange.DisposeAsync();
+        await Commands.RunAsync("umount", [Mount]);
+        Directory.Delete(_work, recursive: true);
+    }
+
+    private Task MountAsync() => RunAsync("mount", "-o", "loop,errors=remount-ro", Image, Mount);
+
+    private static async Task RunAsync(string file, params string[] args)
+    {
+        var (code, text) = await Commands.RunAsync(file, args);
+        Assert.True(code == 0, $"{file} {string.Join(' ', args)}: {text}");
+    }
+
+    [Fact]
+    public async Task A_filesystem_turning_read_only_stops_the_daemon_clearly_and_a_restart_after_fsck_resumes_exactly()
+    {
+        var db = Path.Combine(Mount, "candles.db");
+        var series = new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(1));
+        var since = DateTimeOffset.UtcNow.AddDays(-30);
+        var sinceText = since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+        var port = ScraperProcess.FreePort();
+
+        double stored;
+        using (var daemon = DaemonHarness.Start(_exchange, db, port, "KRW-BTC", sinceText))
+        {
+            await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
+            stored = await WaitForStoredAsync(daemon, port, atLeast: 2000, TimeSpan.FromSeconds(60));
+            output.WriteLine($"{stored} candles stored (committed) when the file system turned read-only");
+
+            var device = Path.GetFileName((await Commands.RunAsync("findmnt", ["-n", "-o", "SOURCE", Mount])).Output.Trim());
+            await File.WriteAllTextAsync($"/sys/fs/ext4/{device}/trigger_fs_error", "1");
+
+            var code = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            output.WriteLine("what the operator reads: " + LastLine(daemon.Stderr));
+            Assert.True(code == 74, $"exit {code}: {daemon.Stderr}");
+            Assert.Contains(db, daemon.Stderr, StringComparison.Ordinal);
+            Assert.Contains("the file system is read-only", daemon.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", daemon.Stderr, StringComparison.Ordinal);
+        }
+
+        // What an operator does: unmount, repair, mount again.
+        await RunAsync("umount", Mount);
+        var fsck = await Commands.RunAsync("e2fsck", ["-f", "-y", Image]);
+        Assert.True(fsck.Code is 0 or 1, $"e2fsck exit {fsck.Code}: {fsck.Output}");
+        await MountAsync();
+        using (var store = SqliteCandleStore.Open(db, TimeProvider.System, readOnly: true))
+        {
+            Assert.Equal("ok", store.IntegrityCheck());
+            // A commit is durable: every candle reported stored before the disk failed is still there.
+            var kept = store.CountCandles(series);
+            output.WriteLine($"{kept} candles on disk after e2fsck");
+            Assert.True(kept >= stored, $"{kept} candles on disk, {stored} were reported stored");
+        }
+
+        var resumed = await ScraperProcess.RunAsync(
+            ["backfill", "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", db, "--rate", "100", "--since", sinceText],
+            TimeSpan.FromMinutes(2));
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        DaemonIntegrationTests.AssertStoredExactly(_exchange, db, series, since, WindowPlanner.CoverableEnd(series, DateTimeOffset.UtcNow) - series.Unit.Interval);
+    }
+
+    private static string LastLine(string text) => text.Trim().Split('\n')[^1];
+
+    private static async Task<double> WaitForStoredAsync(ScraperProcess daemon, int port, double atLeast, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (daemon.HasExited) throw new InvalidOperationException("daemon exited: " + daemon.Stderr);
+            var stored = DaemonHarness.Sum(await DaemonHarness.ScrapeAsync(port), "scraper_candles_stored_total", "market=\"KRW-BTC\"");
+            if (stored >= atLeast) return stored;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("the daemon stored too little: " + daemon.Stderr);
+    }
+}
