@@ -92,23 +92,25 @@ public sealed class DaemonIntegrationTests : FakeExchangeTest
     [Fact]
     public async Task Verify_reports_a_gap_and_exits_1_and_a_second_backfill_fetches_only_the_gap()
     {
-        var since = DateTimeOffset.UtcNow.AddHours(-10);
-        var sinceText = since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
-        var firstUntil = DateTimeOffset.UtcNow.AddHours(-5).UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+        // A fixed end: with "until now", a minute closing between two commands would move the range.
+        var until = CandleUnit.FromMinutes(1).AlignDown(DateTimeOffset.UtcNow.AddHours(-1));
+        var sinceText = until.AddHours(-9).UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+        var untilText = until.UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+        var firstUntil = until.AddHours(-4).UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
         var first = await ScraperProcess.RunAsync(Args("backfill", "--since", sinceText, "--until", firstUntil), TimeSpan.FromMinutes(1));
         Assert.True(first.ExitCode == 0, first.Stderr);
 
-        var verify = await ScraperProcess.RunAsync(Args("verify", "--since", sinceText), TimeSpan.FromMinutes(1));
+        var verify = await ScraperProcess.RunAsync(Args("verify", "--since", sinceText, "--until", untilText), TimeSpan.FromMinutes(1));
         Assert.Equal(1, verify.ExitCode);
         Assert.Contains("GAP", verify.Stdout, StringComparison.Ordinal);
 
         Exchange.ClearRequests();
-        var second = await ScraperProcess.RunAsync(Args("backfill", "--since", sinceText), TimeSpan.FromMinutes(1));
+        var second = await ScraperProcess.RunAsync(Args("backfill", "--since", sinceText, "--until", untilText), TimeSpan.FromMinutes(1));
         Assert.True(second.ExitCode == 0, second.Stderr);
         var candleRequests = Exchange.Requests.Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal));
-        Assert.InRange(candleRequests, 2, 3); // 5 hours = 300 minutes = 2 windows (3 if a minute closed meanwhile)
+        Assert.Equal(2, candleRequests); // the gap: 4 hours = 240 minutes = 2 windows of 200
 
-        var again = await ScraperProcess.RunAsync(Args("verify", "--since", sinceText), TimeSpan.FromMinutes(1));
+        var again = await ScraperProcess.RunAsync(Args("verify", "--since", sinceText, "--until", untilText), TimeSpan.FromMinutes(1));
         Assert.True(again.ExitCode == 0, again.Stdout);
     }
 

@@ -291,13 +291,15 @@ public class RateLimitGroupTests
     public void An_unanswered_request_holds_its_place_for_the_in_flight_hold()
     {
         var scheduler = NewScheduler();
-        using var group = new RateLimitGroup("candles", Ten, scheduler);
+        using var group = new RateLimitGroup("candles", Ten with { MaxInFlightHold = TimeSpan.FromSeconds(11) }, scheduler);
         AcquireMany(group, 10);
         var next = AcquireMany(group, 1);
 
-        scheduler.AdvanceBy(TimeSpan.FromSeconds(5).Ticks);
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(10.9).Ticks);
+        Assert.Empty(next);
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(1).Ticks);
 
-        Assert.Equal(2000, Ms(Assert.Single(next)));
+        Assert.Equal(11000, Ms(Assert.Single(next)));
     }
 
     [Fact]

@@ -36,7 +36,8 @@ public sealed class ScraperComponents : IDisposable
             UserAgent = $"bitcoin-price-scraper/{Version}",
         }, time);
 
-        var limits = new RateLimitOptions { RequestsPerWindow = settings.Rate };
+        // An unanswered request may still reach the exchange until the client gives up on it.
+        var limits = new RateLimitOptions { RequestsPerWindow = settings.Rate, MaxInFlightHold = settings.RequestTimeout + TimeSpan.FromSeconds(1) };
         CandleLimiter = new RateLimitGroup("candles", limits, scheduler);
         TickerLimiter = new RateLimitGroup("ticker", limits, scheduler);
         AccountsLimiter = new RateLimitGroup("accounts", limits, scheduler);

@@ -18,9 +18,12 @@ public sealed record RateLimitOptions
 
     /// <summary>
     /// How long a permit whose request is still unanswered holds its place at most. Until the
-    /// answer comes back nobody knows when the request reached the exchange.
+    /// answer comes back nobody knows when the request reached the exchange: a stalled exchange
+    /// may count it seconds later, together with whatever was sent meanwhile. Set it above the
+    /// request timeout (the default suits the default 10 s timeout), so only a request that was
+    /// given up on frees its place unanswered.
     /// </summary>
-    public TimeSpan MaxInFlightHold { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan MaxInFlightHold { get; init; } = TimeSpan.FromSeconds(11);
 
     /// <summary>Margin added after the first 429; doubles on each further 429.</summary>
     public TimeSpan RateLimitedPenalty { get; init; } = TimeSpan.FromMilliseconds(100);
@@ -36,7 +39,7 @@ public sealed record RateLimitOptions
     /// slow to get its first requests out (JIT, connections): without this, the first slice could
     /// reach the exchange late and crowd the window of the second.
     /// </summary>
-    public bool SlowStart { get; init; } = true;
+    public bool SlowStart { get; init; }
 
     /// <summary>Ban back-off when a 418 gives no block duration; doubles per ban.</summary>
     public TimeSpan DefaultBanDuration { get; init; } = TimeSpan.FromSeconds(30);
