@@ -54,7 +54,7 @@ public static class DaemonHarness
                 var m = await ScrapeAsync(port);
                 if (markets.All(market => Sample(m, $"scraper_following{{market=\"{market}\",unit=\"{unit}\"}}") == 1)) return;
             }
-            catch (HttpRequestException) { }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { } // not up yet, or too busy to answer in time
             await Task.Delay(100);
         }
         throw new TimeoutException("the daemon never reached follow mode: " + daemon?.Stderr);

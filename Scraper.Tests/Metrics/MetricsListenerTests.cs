@@ -96,4 +96,28 @@ public sealed class MetricsListenerTests : IDisposable
         using var second = new MetricsListener(new ListenAddress("127.0.0.1", _listener.Port), Prometheus.Metrics.NewCustomRegistry());
         Assert.Throws<SocketException>(second.Start);
     }
+
+    [Fact]
+    public async Task A_flood_of_scrapes_is_paced_and_shares_renderings_and_every_scrape_answers()
+    {
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var renders = 0;
+        registry.AddBeforeCollectCallback(() => Interlocked.Increment(ref renders));
+        using var listener = new MetricsListener(new ListenAddress("127.0.0.1", 0), registry);
+        listener.Start();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        const int Scrapes = 60;
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var answers = await Task.WhenAll(Enumerable.Range(0, Scrapes).Select(_ =>
+            http.GetAsync(new Uri($"http://127.0.0.1:{listener.Port}/metrics"))));
+        var elapsed = started.Elapsed;
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        // Paced: 60 responses cannot all start within less than 59 spacings.
+        var floor = TimeSpan.FromSeconds(59.0 / MetricsListener.MaxResponsesPerSecond) - TimeSpan.FromMilliseconds(20);
+        Assert.True(elapsed >= floor, $"60 scrapes answered in {elapsed.TotalMilliseconds:0} ms, paced at {MetricsListener.MaxResponsesPerSecond}/s");
+        // Shared: one rendering per 100 ms at most, not one per scrape.
+        Assert.True(renders <= elapsed.TotalMilliseconds / 100 + 2, $"{renders} renderings for {Scrapes} scrapes in {elapsed.TotalMilliseconds:0} ms");
+    }
 }

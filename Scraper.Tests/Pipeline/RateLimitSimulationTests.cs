@@ -16,28 +16,32 @@ public class RateLimitSimulationTests(Xunit.Abstractions.ITestOutputHelper outpu
 {
     private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    public static TheoryData<int, int, int, int> Cases => new()
+    public static TheoryData<int, int, int, int, int> Cases => new()
     {
-        // latency ms, jitter ms, stall start ms (0 = none), stall length ms
-        { 20, 0, 0, 0 },
-        { 20, 50, 0, 0 },
-        { 1000, 50, 0, 0 },
-        { 20, 50, 3000, 800 },
-        { 20, 0, 3500, 800 },
-        { 200, 50, 4200, 1500 },
-        { 1000, 0, 5100, 2500 },
+        // latency ms, jitter ms, stall start ms (0 = none), stall length ms, requests another
+        // client (the process this one replaced) sent 300 ms before the start
+        { 20, 0, 0, 0, 0 },
+        { 20, 50, 0, 0, 0 },
+        { 1000, 50, 0, 0, 0 },
+        { 20, 50, 3000, 800, 0 },
+        { 20, 0, 3500, 800, 0 },
+        { 200, 50, 4200, 1500, 0 },
+        { 1000, 0, 5100, 2500, 0 },
+        { 20, 0, 0, 0, 9 },
+        { 200, 50, 0, 0, 6 },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void The_exchange_never_counts_more_than_ten_in_a_second(int latencyMs, int jitterMs, int stallAtMs, int stallMs)
+    public void The_exchange_never_counts_more_than_ten_in_a_second(int latencyMs, int jitterMs, int stallAtMs, int stallMs, int othersBefore)
     {
         var scheduler = new TestScheduler();
         scheduler.AdvanceTo(T0.UtcTicks);
-        var options = new RateLimitOptions { RequestsPerWindow = 10 };
+        var options = new RateLimitOptions { RequestsPerWindow = 10 }; // the daemon's defaults
         using var group = new RateLimitGroup("candles", options, scheduler);
         var random = new Random(latencyMs * 31 + jitterMs * 7 + stallAtMs);
         var arrivals = new List<DateTimeOffset>(); // counted by the exchange
+        arrivals.AddRange(Enumerable.Repeat(T0.AddMilliseconds(-300), othersBefore));
         var refused = 0;
         const int Requests = 300;
 
@@ -72,9 +76,9 @@ public class RateLimitSimulationTests(Xunit.Abstractions.ITestOutputHelper outpu
         scheduler.AdvanceBy(TimeSpan.FromSeconds(120).Ticks);
 
         Assert.Equal(0, refused);
-        Assert.Equal(Requests, arrivals.Count);
+        Assert.Equal(Requests + othersBefore, arrivals.Count);
         Assert.True(RateLimitGroupTests.MaxInAnyWindow(arrivals, TimeSpan.FromSeconds(1)) <= 10);
-        var span = (arrivals[^1] - arrivals[0]).TotalSeconds;
+        var span = (arrivals[^1] - arrivals[othersBefore]).TotalSeconds;
         var rate = (Requests - 1) / span;
         // Not a speed test (virtual time): a guard that safety did not come from crawling.
         output.WriteLine($"{rate:0.00} requests/s");

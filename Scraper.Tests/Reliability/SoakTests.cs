@@ -30,30 +30,48 @@ public sealed class SoakTests(ITestOutputHelper output) : FakeExchangeTest
         using var daemon = DaemonHarness.Start(Exchange, Path.Combine(Dir, name + ".db"), port, Markets(20), "4d");
         await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
         long scrapes = 0, failed = 0;
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
         using var stop = new CancellationTokenSource();
         var load = Enumerable.Range(0, scrapers).Select(async _ =>
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             while (!stop.IsCancellationRequested)
             {
+                var started = Stopwatch.GetTimestamp();
                 try
                 {
                     var r = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/metrics"), stop.Token);
                     if (r.IsSuccessStatusCode) Interlocked.Increment(ref scrapes); else Interlocked.Increment(ref failed);
+                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
-                catch (HttpRequestException) { Interlocked.Increment(ref failed); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    Interlocked.Increment(ref failed); // refused, reset, or no answer within 10 s
+                    output.WriteLine($"scrape failed after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s: {e.GetType().Name} {e.Message} {e.InnerException?.Message} {e.InnerException?.InnerException?.Message}");
+                }
             }
         }).ToList();
         await DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-C001", "KRW-C020"], TimeSpan.FromMinutes(3));
         await stop.CancelAsync();
         await Task.WhenAll(load);
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
+        foreach (var line in daemon.Stderr.Split('\n').Where(l => l.Contains("WARN", StringComparison.Ordinal) || l.Contains("ERROR", StringComparison.Ordinal)).Take(8))
+            output.WriteLine($"{name} daemon: {line}");
+        output.WriteLine($"{name}: {Exchange.Count429} 429s so far");
 
         var candles = Exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
         var seconds = (candles[^1].At - candles[0].At).TotalSeconds;
         var rate = (candles.Count - 1) / seconds;
+        var spans = Enumerable.Range(0, Math.Max(0, candles.Count - 10)).Select(i => (candles[i + 10].CountedAt - candles[i].CountedAt).TotalMilliseconds).Order().ToList();
+        if (spans.Count > 0) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: span of 10 arrivals p50 {spans[spans.Count / 2]:0} ms, p90 {spans[spans.Count * 9 / 10]:0} ms, max {spans[^1]:0} ms"));
         output.WriteLine($"{name}: {candles.Count} candle requests in {seconds:0.0} s = {rate:0.000}/s with {scrapers} scrapers ({scrapes} scrapes, {failed} failed)");
+        if (!latencies.IsEmpty)
+        {
+            var sorted = latencies.Order().ToList();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"scrape latency p50 {sorted[sorted.Count / 2]:0} ms, p99 {sorted[(int)(sorted.Count * 0.99)]:0} ms, max {sorted[^1]:0} ms"));
+        }
         return (rate, scrapes, failed);
     }
 

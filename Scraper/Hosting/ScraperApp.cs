@@ -66,7 +66,7 @@ public static partial class ScraperApp
         var journal = Logging.UnderSystemd(app.Environment);
         using var loggers = Logging.CreateFactory(settings.LogLevel, journal);
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), ScraperComponents.Version);
-        using var listener = StartMetrics(settings, metrics);
+        using var listener = StartMetrics(settings, metrics, app.Time);
         using var store = SqliteCandleStore.Open(settings.DbPath, app.Time);
         using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance);
         LogStarting(loggers.CreateLogger("Scraper.Main"), ScraperComponents.Version, string.Join(',', settings.Markets),
@@ -86,9 +86,9 @@ public static partial class ScraperApp
 
     private static readonly TimeSpan CandleCollectorShutdown = Pipeline.CandleCollector.ShutdownGrace + TimeSpan.FromSeconds(3);
 
-    private static MetricsListener StartMetrics(ScraperSettings settings, ScraperMetrics metrics)
+    private static MetricsListener StartMetrics(ScraperSettings settings, ScraperMetrics metrics, TimeProvider time)
     {
-        var listener = new MetricsListener(settings.Listen, metrics.Registry);
+        var listener = new MetricsListener(settings.Listen, metrics.Registry, time);
         try
         {
             listener.Start();

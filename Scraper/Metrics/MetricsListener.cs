@@ -12,20 +12,40 @@ namespace Scraper.Metrics;
 /// match requests by their Host header and resolve host names to bind, so they can either not be
 /// limited to loopback while accepting <c>localhost:8081</c>, or fail inside a sandbox (seen under
 /// systemd). Each connection answers one request and closes; request headers are bounded.
+/// <para>
+/// The daemon's job is collecting prices, not serving scrapes: a flood of scrapers must not take
+/// the CPU its pipeline needs. Responses therefore start at most <see cref="MaxResponsesPerSecond"/>
+/// a second (a waiting scraper costs nothing), and the registry is rendered at most once per
+/// <see cref="RenderMaxAge"/>, shared by every scrape in between. A Prometheus server scrapes once
+/// every 15 s; 200 concurrent scrapers each still get an answer within about four seconds.
+/// </para>
 /// </summary>
 public sealed class MetricsListener : IDisposable
 {
+    /// <summary>Responses started per second at most.</summary>
+    public const int MaxResponsesPerSecond = 50;
+
+    /// <summary>How old a rendered /metrics page may be when it is served again.</summary>
+    public static readonly TimeSpan RenderMaxAge = TimeSpan.FromMilliseconds(100);
+
     private const int MaxRequestBytes = 8 * 1024;
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ResponseSpacing = TimeSpan.FromSeconds(1.0 / MaxResponsesPerSecond);
     private readonly TcpListener _listener;
     private readonly CollectorRegistry _registry;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _pace = new(1, 1);
+    private readonly SemaphoreSlim _render = new(1, 1);
+    private long _nextResponse;
+    private volatile Rendering? _rendered;
     private Task _loop = Task.CompletedTask;
 
     /// <summary>Prepares the listener; nothing is bound until <see cref="Start"/>.</summary>
-    public MetricsListener(ListenAddress address, CollectorRegistry registry)
+    public MetricsListener(ListenAddress address, CollectorRegistry registry, TimeProvider? time = null)
     {
         _registry = registry;
+        _time = time ?? TimeProvider.System;
         var endpoint = address.ToEndPoint();
         _listener = new TcpListener(endpoint);
         if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
@@ -86,6 +106,7 @@ public sealed class MetricsListener : IDisposable
                 await WriteAsync(stream, 400, "Bad Request", "text/plain", "bad request\n"u8.ToArray(), true, timeout.Token).ConfigureAwait(false);
                 return;
             }
+            await WaitForTurnAsync(timeout.Token).ConfigureAwait(false);
             var head = method == "HEAD";
             if (method is not ("GET" or "HEAD"))
             {
@@ -93,9 +114,8 @@ public sealed class MetricsListener : IDisposable
             }
             else if (path == "/metrics")
             {
-                using var buffer = new MemoryStream();
-                await _registry.CollectAndExportAsTextAsync(buffer, timeout.Token).ConfigureAwait(false);
-                await WriteAsync(stream, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", buffer.ToArray(), !head, timeout.Token).ConfigureAwait(false);
+                var body = await RenderAsync(timeout.Token).ConfigureAwait(false);
+                await WriteAsync(stream, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, !head, timeout.Token).ConfigureAwait(false);
             }
             else if (path == "/healthz")
             {
@@ -112,7 +132,50 @@ public sealed class MetricsListener : IDisposable
         }
     }
 
+    /// <summary>Waits until this response may start: one every <see cref="ResponseSpacing"/>.</summary>
+    private async Task WaitForTurnAsync(CancellationToken cancellationToken)
+    {
+        TimeSpan wait;
+        await _pace.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var now = _time.GetTimestamp();
+            var turn = Math.Max(now, _nextResponse);
+            _nextResponse = turn + (long)(ResponseSpacing.TotalSeconds * _time.TimestampFrequency);
+            wait = TimeSpan.FromSeconds((double)(turn - now) / _time.TimestampFrequency);
+        }
+        finally
+        {
+            _pace.Release();
+        }
+        if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The registry as text, rendered anew only when the last rendering is older than <see cref="RenderMaxAge"/>.</summary>
+    private async Task<byte[]> RenderAsync(CancellationToken cancellationToken)
+    {
+        if (Fresh() is { } body) return body;
+        await _render.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Fresh() is { } rendered) return rendered; // another scrape rendered it meanwhile
+            using var buffer = new MemoryStream();
+            await _registry.CollectAndExportAsTextAsync(buffer, cancellationToken).ConfigureAwait(false);
+            var bytes = buffer.ToArray();
+            _rendered = new Rendering(_time.GetTimestamp(), bytes);
+            return bytes;
+        }
+        finally
+        {
+            _render.Release();
+        }
+
+        byte[]? Fresh() => _rendered is { } r && _time.GetElapsedTime(r.RenderedAt) < RenderMaxAge ? r.Body : null;
+    }
+
     private const string TooLarge = "(too large)";
+
+    private sealed record Rendering(long RenderedAt, byte[] Body);
 
     /// <summary>
     /// Reads the request head (at most 8 KiB) and returns its method and path; nulls when
@@ -158,5 +221,7 @@ public sealed class MetricsListener : IDisposable
         _listener.Stop();
         try { _loop.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
         _stop.Dispose();
+        _pace.Dispose();
+        _render.Dispose();
     }
 }

@@ -135,13 +135,13 @@ public sealed class RateLimitGroup : IDisposable
         {
             var now = _scheduler.Now;
             // Judged by the round trips before this one: a slow answer must not excuse itself.
-            var arrivedBy = Max(grantedAt, now - _roundTrips.Fastest(_options.RequestsPerWindow + 1));
+            var arrivedBy = Max(grantedAt, now - _roundTrips.Fastest(2 * _options.RequestsPerWindow));
             if (outcome == ExchangeOutcome.Success) _roundTrips.Add(duration);
             var slot = _slots.Find(s => s.InFlight && s.Granted == grantedAt);
             if (slot is not null) slot.Booked = arrivedBy;
             _warm = true;
 
-            if (remaining is not null) pause = ReconcileLocked(grantedAt, arrivedBy, _options.RequestsPerWindow - remaining.Second);
+            if (remaining is not null) pause = ReconcileLocked(arrivedBy, _options.RequestsPerWindow - remaining.Second);
 
             switch (outcome)
             {
@@ -246,16 +246,14 @@ public sealed class RateLimitGroup : IDisposable
 
     /// <summary>
     /// The exchange counted <paramref name="usedByExchange"/> requests in the window ending with the
-    /// one granted at <paramref name="grantedAt"/> that reached it by <paramref name="at"/>. When that
-    /// is more than we can have sent into that window (another client on the same IP), the
-    /// difference is booked as phantom places at that moment, which holds the group back until they
-    /// leave the window; <c>sec=0</c> thus pauses until the window has passed. The exchange's window
-    /// ended somewhere between the grant and <paramref name="at"/>, so every permit of ours that can
-    /// have been in it counts as ours: network jitter alone never makes phantoms.
+    /// one that reached it by <paramref name="at"/>. When that is more than we sent (another client
+    /// on the same IP, or a booking of ours that came out too early), the difference is booked as
+    /// phantom places at that moment, which holds the group back until they leave the window;
+    /// <c>sec=0</c> thus pauses until the window has passed.
     /// </summary>
-    private RateLimitPause? ReconcileLocked(DateTimeOffset grantedAt, DateTimeOffset at, int usedByExchange)
+    private RateLimitPause? ReconcileLocked(DateTimeOffset at, int usedByExchange)
     {
-        var from = grantedAt - _options.Window;
+        var from = at - _options.Window;
         var ours = _slots.Count(s => s.Granted <= at && (s.InFlight || s.Booked > from));
         var missing = Math.Min(usedByExchange, _options.RequestsPerWindow) - ours;
         if (missing <= 0) return null;

@@ -35,11 +35,12 @@ public sealed record RateLimitOptions
     public TimeSpan PenaltyDecayAfter { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Send one request and wait for its answer before releasing full slices. A fresh process is
-    /// slow to get its first requests out (JIT, connections): without this, the first slice could
-    /// reach the exchange late and crowd the window of the second.
+    /// Send one request and wait for its answer before releasing full slices. Its Remaining-Req
+    /// tells how much of the window is already spent on this IP, for example by the process this
+    /// one replaces after a restart, whose last requests are still inside the exchange's window; a
+    /// full first slice would run into them (seen as 429s). Costs one round trip at start.
     /// </summary>
-    public bool SlowStart { get; init; }
+    public bool SlowStart { get; init; } = true;
 
     /// <summary>Ban back-off when a 418 gives no block duration; doubles per ban.</summary>
     public TimeSpan DefaultBanDuration { get; init; } = TimeSpan.FromSeconds(30);
