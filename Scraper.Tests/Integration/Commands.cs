@@ -32,4 +32,11 @@ public static class Commands
         await p.WaitForExitAsync(cts.Token);
         return (p.ExitCode, await stdout + stderr);
     }
+
+    /// <summary>Runs a program (a system tool a test needs, such as mount) and fails the test unless it exits 0.</summary>
+    public static async Task RunCheckedAsync(string file, params string[] args)
+    {
+        var (code, text) = await RunAsync(file, args);
+        Assert.True(code == 0, $"{file} {string.Join(' ', args)}: {text}");
+    }
 }

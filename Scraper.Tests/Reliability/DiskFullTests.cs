@@ -21,20 +21,14 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
     {
         _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions { RateLimit = RateLimitMode.None });
         Assert.True(Environment.UserName == "root", "this test mounts a tmpfs and needs root (CI runs as root)");
-        await RunAsync("mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", _mount);
+        await Commands.RunCheckedAsync("mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", _mount);
     }
 
     public async Task DisposeAsync()
     {
         await _exchange.DisposeAsync();
-        await RunAsync("umount", _mount);
+        await Commands.RunCheckedAsync("umount", _mount);
         Directory.Delete(_mount);
-    }
-
-    private static async Task RunAsync(string file, params string[] args)
-    {
-        var (code, text) = await Commands.RunAsync(file, args);
-        Assert.True(code == 0, $"{file} {string.Join(' ', args)}: {text}");
     }
 
     [Fact]
@@ -57,7 +51,7 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.True(store.CountCandles(new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(1))) > 0, "nothing was stored before the disk filled");
         }
 
-        await RunAsync("mount", "-o", "remount,size=64m", _mount);
+        await Commands.RunCheckedAsync("mount", "-o", "remount,size=64m", _mount);
         var resumed = await ScraperProcess.RunAsync(args, TimeSpan.FromMinutes(2));
 
         Assert.True(resumed.ExitCode == 0, resumed.Stderr);

@@ -29,7 +29,7 @@ public sealed class ReadOnlyDiskTests(ITestOutputHelper output) : IAsyncLifetime
         _exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions { RateLimit = RateLimitMode.None });
         Directory.CreateDirectory(Mount);
         await using (var image = File.Create(Image)) image.SetLength(64L << 20);
-        await RunAsync("mkfs.ext4", "-q", "-F", Image);
+        await Commands.RunCheckedAsync("mkfs.ext4", "-q", "-F", Image);
         await MountAsync();
     }
 
@@ -40,13 +40,7 @@ public sealed class ReadOnlyDiskTests(ITestOutputHelper output) : IAsyncLifetime
         Directory.Delete(_work, recursive: true);
     }
 
-    private Task MountAsync() => RunAsync("mount", "-o", "loop,errors=remount-ro", Image, Mount);
-
-    private static async Task RunAsync(string file, params string[] args)
-    {
-        var (code, text) = await Commands.RunAsync(file, args);
-        Assert.True(code == 0, $"{file} {string.Join(' ', args)}: {text}");
-    }
+    private Task MountAsync() => Commands.RunCheckedAsync("mount", "-o", "loop,errors=remount-ro", Image, Mount);
 
     [Fact]
     public async Task A_filesystem_turning_read_only_stops_the_daemon_clearly_and_a_restart_after_fsck_resumes_exactly()
@@ -76,7 +70,7 @@ public sealed class ReadOnlyDiskTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         // What an operator does: unmount, repair, mount again.
-        await RunAsync("umount", Mount);
+        await Commands.RunCheckedAsync("umount", Mount);
         var fsck = await Commands.RunAsync("e2fsck", ["-f", "-y", Image]);
         Assert.True(fsck.Code is 0 or 1, $"e2fsck exit {fsck.Code}: {fsck.Output}");
         await MountAsync();
