@@ -35,7 +35,7 @@ public sealed class MetricsListener : IDisposable
     private readonly CollectorRegistry _registry;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
-    private readonly SemaphoreSlim _pace = new(1, 1);
+    private readonly Lock _pace = new();
     private readonly SemaphoreSlim _render = new(1, 1);
     private long _nextResponse;
     private volatile Rendering? _rendered;
@@ -136,17 +136,12 @@ public sealed class MetricsListener : IDisposable
     private async Task WaitForTurnAsync(CancellationToken cancellationToken)
     {
         TimeSpan wait;
-        await _pace.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        lock (_pace)
         {
             var now = _time.GetTimestamp();
             var turn = Math.Max(now, _nextResponse);
             _nextResponse = turn + (long)(ResponseSpacing.TotalSeconds * _time.TimestampFrequency);
             wait = TimeSpan.FromSeconds((double)(turn - now) / _time.TimestampFrequency);
-        }
-        finally
-        {
-            _pace.Release();
         }
         if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
     }
@@ -221,7 +216,6 @@ public sealed class MetricsListener : IDisposable
         _listener.Stop();
         try { _loop.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
         _stop.Dispose();
-        _pace.Dispose();
         _render.Dispose();
     }
 }
