@@ -29,10 +29,13 @@ public sealed record BenchRow(string Client, Scenario Scenario, int Requests, do
 {
     /// <summary>The row as a markdown table line.</summary>
     public string Markdown() => string.Create(CultureInfo.InvariantCulture,
-        $"| {Client} | {Scenario.Name} | {Requests} | {Rate()} | {(double.IsNaN(SteadyPerSecond) ? "n/a" : $"{SteadyPerSecond * 10:0.0}%")} | {(Requests < 50 ? "n/a" : $"{CandlesPerSecond:0} / 2000")} | {Count429} | {Count418} | {Retries} | {CpuSecondsPer1000:0.00} | {PeakRssKb / 1024.0:0.0} MiB | {WallSeconds:0.0} s | {FloorSeconds:0.0} s | {(Verified ? "yes" : "NO")} |");
+        $"| {Client} | {Scenario.Name} | {Requests} | {Rate()} | {(double.IsNaN(SteadyPerSecond) ? "n/a" : $"{SteadyPerSecond * 10:0.0}%")} | {(TooShort ? "n/a" : $"{CandlesPerSecond:0} / 2000")} | {Count429} | {Count418} | {Retries} | {CpuSecondsPer1000:0.00} | {PeakRssKb / 1024.0:0.0} MiB | {WallSeconds:0.0} s | {FloorSeconds:0.0} s | {(Verified ? "yes" : "NO")} |");
 
-    /// <summary>Requests per second between the first and the last request; a run of a few slices is too short to say.</summary>
-    private string Rate() => Requests < 50
+    /// <summary>A run of a few slices is too short to give a rate.</summary>
+    private bool TooShort => Requests < 50;
+
+    /// <summary>Requests per second between the first and the last request.</summary>
+    private string Rate() => TooShort
         ? $"n/a ({Requests} requests)"
         : string.Create(CultureInfo.InvariantCulture, $"{RequestsPerSecond:0.00} / 10 ({RequestsPerSecond * 10:0.0}%)");
 }
@@ -144,19 +147,16 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Where the pace goes: how long ten consecutive counted arrivals take after warm-up (1,000 ms
-    /// is the sliding window's floor), and the time from receiving a request to counting it.
+    /// Where the pace goes (<see cref="ArrivalPace"/>, after 30 warm-up requests); with
+    /// BITCOIN_PRICE_SCRAPER_BENCH_DUMP set, every candle request's receive and count times are
+    /// appended to that file for a closer look.
     /// </summary>
     private static string TenArrivalSpans(FakeUpbitExchange exchange)
     {
-        var counted = exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).Select(r => r.CountedAt).Order().ToList();
-        if (counted.Count < 50) return "too few requests for pace statistics";
         if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_DUMP") is { Length: > 0 } dump)
             File.AppendAllLines(dump, exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.CountedAt)
                 .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.At.ToUnixTimeMilliseconds()} {r.CountedAt.ToUnixTimeMilliseconds()} {r.Status}")));
-        var spans = Enumerable.Range(30, counted.Count - 40).Select(i => (counted[i + 10] - counted[i]).TotalMilliseconds).Order().ToList();
-        double P(double q) => spans[(int)Math.Min(spans.Count - 1, q * spans.Count)];
-        return string.Create(CultureInfo.InvariantCulture, $"span of 10 arrivals p10 {P(0.1):0} ms, p50 {P(0.5):0} ms, p90 {P(0.9):0} ms, max {spans[^1]:0} ms");
+        return ArrivalPace.Describe(exchange, skip: 30);
     }
 
     private async Task<BenchRow?> RunCcxtAsync(Scenario s, string dir)

@@ -43,7 +43,11 @@ public static class DaemonHarness
 
     /// <summary>Waits until every listed market's unit-1 series follows (its backfill is done).</summary>
     /// <remarks><paramref name="daemon"/> is null when the daemon is not our child (e.g. under systemd in a container).</remarks>
-    public static async Task WaitForFollowingAsync(ScraperProcess? daemon, int port, IEnumerable<string> markets, TimeSpan timeout, string unit = "1")
+    public static Task WaitForFollowingAsync(ScraperProcess? daemon, int port, IEnumerable<string> markets, TimeSpan timeout, string unit = "1") =>
+        WaitForMetricsAsync(daemon, port, m => markets.All(market => Sample(m, $"scraper_following{{market=\"{market}\",unit=\"{unit}\"}}") == 1), timeout, "reach follow mode");
+
+    /// <summary>Scrapes every 100 ms until <paramref name="condition"/> holds; returns that scrape.</summary>
+    public static async Task<string> WaitForMetricsAsync(ScraperProcess? daemon, int port, Func<string, bool> condition, TimeSpan timeout, string what)
     {
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < timeout)
@@ -52,12 +56,12 @@ public static class DaemonHarness
             try
             {
                 var m = await ScrapeAsync(port);
-                if (markets.All(market => Sample(m, $"scraper_following{{market=\"{market}\",unit=\"{unit}\"}}") == 1)) return;
+                if (condition(m)) return m;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { } // not up yet, or too busy to answer in time
             await Task.Delay(100);
         }
-        throw new TimeoutException("the daemon never reached follow mode: " + daemon?.Stderr);
+        throw new TimeoutException($"the daemon did not {what} within {timeout.TotalSeconds:0} s: " + daemon?.Stderr);
     }
 
     /// <summary>SIGTERM and the exit code (fails after <paramref name="timeout"/>).</summary>

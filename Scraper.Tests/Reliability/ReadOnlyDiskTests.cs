@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Scraper.Exchange;
 using Scraper.Pipeline;
@@ -55,7 +54,8 @@ public sealed class ReadOnlyDiskTests(ITestOutputHelper output) : IAsyncLifetime
         using (var daemon = DaemonHarness.Start(_exchange, db, port, "KRW-BTC", sinceText))
         {
             await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
-            stored = await WaitForStoredAsync(daemon, port, atLeast: 2000, TimeSpan.FromSeconds(60));
+            var metrics = await DaemonHarness.WaitForMetricsAsync(daemon, port, m => StoredBtc(m) >= 2000, TimeSpan.FromSeconds(60), "store 2,000 candles");
+            stored = StoredBtc(metrics);
             output.WriteLine($"{stored} candles stored (committed) when the file system turned read-only");
 
             var device = Path.GetFileName((await Commands.RunAsync("findmnt", ["-n", "-o", "SOURCE", Mount])).Output.Trim());
@@ -92,16 +92,5 @@ public sealed class ReadOnlyDiskTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static string LastLine(string text) => text.Trim().Split('\n')[^1];
 
-    private static async Task<double> WaitForStoredAsync(ScraperProcess daemon, int port, double atLeast, TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (daemon.HasExited) throw new InvalidOperationException("daemon exited: " + daemon.Stderr);
-            var stored = DaemonHarness.Sum(await DaemonHarness.ScrapeAsync(port), "scraper_candles_stored_total", "market=\"KRW-BTC\"");
-            if (stored >= atLeast) return stored;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("the daemon stored too little: " + daemon.Stderr);
-    }
+    private static double StoredBtc(string metrics) => DaemonHarness.Sum(metrics, "scraper_candles_stored_total", "market=\"KRW-BTC\"");
 }

@@ -63,8 +63,7 @@ public sealed class SoakTests(ITestOutputHelper output) : FakeExchangeTest
         var candles = Exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
         var seconds = (candles[^1].At - candles[0].At).TotalSeconds;
         var rate = (candles.Count - 1) / seconds;
-        var spans = Enumerable.Range(0, Math.Max(0, candles.Count - 10)).Select(i => (candles[i + 10].CountedAt - candles[i].CountedAt).TotalMilliseconds).Order().ToList();
-        if (spans.Count > 0) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: span of 10 arrivals p50 {spans[spans.Count / 2]:0} ms, p90 {spans[spans.Count * 9 / 10]:0} ms, max {spans[^1]:0} ms"));
+        output.WriteLine($"{name}: {ArrivalPace.Describe(Exchange, skip: 0)}");
         output.WriteLine($"{name}: {candles.Count} candle requests in {seconds:0.0} s = {rate:0.000}/s with {scrapers} scrapers ({scrapes} scrapes, {failed} failed)");
         if (!latencies.IsEmpty)
         {
