@@ -8,7 +8,9 @@ usage() {
   cat <<'USAGE'
 usage: ./build.sh COMMAND [-- ARGS]
   run [-- ARGS]   build and run the daemon (default: backfill 30 days of KRW-BTC 1m, then follow)
-  test            run every test (unit, integration, packaging)
+  test [--fast]   run every test (unit, integration, packaging, systemd, disks); as root it first
+                  installs the Debian packages the tests need when missing. --fast: the unit tier
+                  only (no daemon processes, no root, seconds)
   publish         self-contained linux-x64 NativeAOT build into dist/publish
   package         publish, then write dist/bitcoin-price-scraper-VERSION-linux-x64.tar.gz (+ .sha256)
   bench           publish, then measure backfill against the rate ceiling (and ccxt beside it);
@@ -16,6 +18,37 @@ usage: ./build.sh COMMAND [-- ARGS]
   soak            the long load tests (200 scrapers; 50 markets x 3 units followed for
                   BITCOIN_PRICE_SCRAPER_SOAK_MINUTES, default 10)
 USAGE
+}
+
+# Programs the system tests run, each with the Debian package that brings it
+# (Scraper.Tests/TestKit/SystemRequirements.cs skips a test whose program is missing).
+TEST_PROGRAMS="prometheus:prometheus promtool:prometheus systemd-analyze:systemd systemd-nspawn:systemd-container
+  nsenter:util-linux debootstrap:debootstrap mkfs.ext4:e2fsprogs e2fsck:e2fsprogs"
+
+# The unit tier: everything but the folders whose tests run the daemon, root tools or benchmarks.
+FAST_FILTER="FullyQualifiedName!~Scraper.Tests.Integration&FullyQualifiedName!~Scraper.Tests.Reliability"
+FAST_FILTER+="&FullyQualifiedName!~Scraper.Tests.Packaging&FullyQualifiedName!~Scraper.Tests.Observability"
+FAST_FILTER+="&FullyQualifiedName!~Scraper.Tests.Benchmarks"
+
+# As root: installs the packages of missing test programs. Otherwise: says which are missing and
+# how to install them; their tests then report Skipped.
+install_test_programs() {
+  local pair program package missing=()
+  for pair in $TEST_PROGRAMS; do
+    program=${pair%%:*} package=${pair##*:}
+    if ! command -v "$program" >/dev/null && [ ! -x "/usr/sbin/$program" ] && [ ! -x "/sbin/$program" ]; then
+      [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    echo "build.sh: installing the test tools' packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "build.sh: missing test tools (their tests report Skipped): install with: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  fi
 }
 
 version() { sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -n1; }
@@ -30,8 +63,15 @@ case "$cmd" in
     exec dotnet Scraper/bin/Release/net10.0/bitcoin-price-scraper.dll "$@"
     ;;
   test)
+    filter=()
+    if [ "${1:-}" = "--fast" ]; then
+      shift
+      filter=(--filter "$FAST_FILTER")
+    else
+      install_test_programs
+    fi
     dotnet build Scraper.sln -c Release -v q -nologo
-    dotnet test Scraper.sln -c Release --no-build -v q --logger "console;verbosity=normal" "$@"
+    dotnet test Scraper.sln -c Release --no-build -v q --logger "console;verbosity=normal" "${filter[@]}" "$@"
     ;;
   publish)
     rm -rf dist/publish

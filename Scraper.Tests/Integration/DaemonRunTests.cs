@@ -4,6 +4,7 @@ using Scraper.Exchange;
 using Scraper.Pipeline;
 using Scraper.Storage;
 using Scraper.Tests.FakeExchange;
+using Scraper.Tests.TestKit;
 
 namespace Scraper.Tests.Integration;
 
@@ -27,7 +28,7 @@ public sealed class DaemonRunTests() : FakeExchangeTest(new FakeExchangeOptions 
     private static Task WaitForFollowingAsync(ScraperProcess daemon, int port, TimeSpan timeout) =>
         DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-BTC", "KRW-ETH"], timeout);
 
-    [Fact]
+    [SystemFact("promtool")]
     public async Task Run_backfills_follows_serves_metrics_and_stops_cleanly_on_SIGTERM()
     {
         var port = ScraperProcess.FreePort();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 using Xunit.Abstractions;
+using Scraper.Tests.TestKit;
 
 namespace Scraper.Tests.Observability;
 
@@ -45,7 +46,7 @@ public sealed class DashboardQueriesTests(ITestOutputHelper output) : FakeExchan
         return doc.RootElement.Clone();
     }
 
-    [Fact]
+    [SystemFact("prometheus", "promtool")]
     public async Task Every_dashboard_query_returns_data_from_a_prometheus_scraping_the_daemon_and_every_rule_evaluates()
     {
         var root = Commands.RepoRoot;

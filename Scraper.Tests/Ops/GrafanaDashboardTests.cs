@@ -2,6 +2,7 @@ using System.Runtime.Versioning;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Scraper.Tests.TestKit;
 
 namespace Scraper.Tests.Ops;
 
@@ -123,7 +124,7 @@ public sealed partial class GrafanaDashboardTests
         });
     }
 
-    [Fact]
+    [SystemFact("promtool")]
     public async Task EveryQuery_IsValidPromQL()
     {
         using var dashboard = LoadDashboard();
@@ -138,7 +139,7 @@ public sealed partial class GrafanaDashboardTests
         Assert.Contains($"SUCCESS: {queries.Count} rules found", result.StdOut, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SystemFact("promtool")]
     public async Task PromQLCheck_RejectsABrokenQuery()
     {
         // Guards the check above: promtool must really parse the recording rules' expressions.

@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
+using Scraper.Tests.TestKit;
 
 namespace Scraper.Tests.Ops;
 
@@ -20,7 +21,7 @@ public sealed partial class PrometheusRulesTests
     private static string[] RuleTestFiles() =>
         Directory.GetFiles(RepoPaths.Combine("prometheus", "rules", "tests"), "*.yml").Order(StringComparer.Ordinal).ToArray();
 
-    [Fact]
+    [SystemFact("promtool")]
     public async Task PromtoolCheckConfig_FromRepositoryRoot_FindsTheRuleFile()
     {
         var result = await ToolRunner.RunAsync("promtool", "check", "config", "prometheus/prometheus.yml");
@@ -29,7 +30,7 @@ public sealed partial class PrometheusRulesTests
         Assert.Contains("SUCCESS: 1 rule files found", result.StdOut, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SystemFact("promtool")]
     public async Task PromtoolCheckConfig_FromAnotherDirectory_ResolvesRulesBesideTheConfig()
     {
         // As installed: $PREFIX/share/prometheus/prometheus.yml with rules/ beside it, any cwd.
@@ -56,7 +57,7 @@ public sealed partial class PrometheusRulesTests
         Assert.Matches(@"(?m)^\s*- rules/\*\.yml\s*$", config);
     }
 
-    [Fact]
+    [SystemFact("promtool")]
     public async Task PromtoolCheckRules_AcceptsEveryRule()
     {
         var result = await ToolRunner.RunAsync("promtool", "check", "rules", RulesPath);
@@ -65,7 +66,7 @@ public sealed partial class PrometheusRulesTests
         Assert.Contains($"SUCCESS: {ExpectedAlerts.Length} rules found", result.StdOut, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SystemFact("promtool")]
     public async Task PromtoolTestRules_AllUnitTestsPass()
     {
         var result = await ToolRunner.RunAsync("promtool", ["test", "rules", .. RuleTestFiles()]);
@@ -74,7 +75,7 @@ public sealed partial class PrometheusRulesTests
         Assert.DoesNotContain("FAILED", result.StdOut + result.StdErr, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SystemFact("promtool")]
     public async Task PromtoolTestRules_WithAWeakenedRule_Fails()
     {
         // The unit tests must have teeth: a threshold moved from 20 % to 90 % is caught.

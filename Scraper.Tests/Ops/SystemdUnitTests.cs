@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
+using Scraper.Tests.TestKit;
 
 namespace Scraper.Tests.Ops;
 
@@ -33,7 +34,7 @@ public sealed partial class SystemdUnitTests
         return (copy, stub);
     }
 
-    [Fact]
+    [SystemFact("systemd-analyze")]
     public async Task Verify_ReportsNothing()
     {
         using var temp = new TempDirectory();
@@ -46,7 +47,7 @@ public sealed partial class SystemdUnitTests
         Assert.True(result.StdErr.Trim().Length == 0, result.ToString());
     }
 
-    [Fact]
+    [SystemFact("systemd-analyze")]
     public async Task Verify_OnAUnitWithAMistake_ComplainsOnStderr()
     {
         // Guards the check above: a typo in a directive must be visible to it.
@@ -59,7 +60,7 @@ public sealed partial class SystemdUnitTests
         Assert.Contains("ProtectClocks", result.StdErr, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SystemFact("systemd-analyze")]
     public async Task Security_ExposureIsAtMostTheMeasuredScore()
     {
         var result = await ToolRunner.RunAsync("systemd-analyze", "security", "--offline=true", "--no-pager", UnitPath);
@@ -71,7 +72,7 @@ public sealed partial class SystemdUnitTests
         Assert.True(exposure <= MaxExposure, $"exposure {exposure} > {MaxExposure}\n{result}");
     }
 
-    [Fact]
+    [SystemFact("systemd-analyze")]
     public async Task Security_OnlyTheDocumentedChecksFail()
     {
         // The score has one decimal, so losing one small setting can hide in rounding; the list

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 using Xunit.Abstractions;
+using Scraper.Tests.TestKit;
 
 namespace Scraper.Tests.Packaging;
 
@@ -11,7 +12,7 @@ namespace Scraper.Tests.Packaging;
 /// with systemd-nspawn, the tarball installed inside with DESTDIR, the service started, watched in
 /// the journal, stopped, and broken. The container shares the host's network, so the daemon
 /// reaches the fake exchange on 127.0.0.1 and the test scrapes it there. Needs root (CI is root);
-/// BITCOIN_PRICE_SCRAPER_SKIP_NSPAWN=1 skips it for quick local runs.
+/// BITCOIN_PRICE_SCRAPER_SKIP_NSPAWN=1 reports it Skipped for quick local runs.
 /// </summary>
 [Collection(TarballCollection.Name)]
 public sealed class SystemdServiceTests(TarballFixture tarball, ITestOutputHelper output) : FakeExchangeTest
@@ -76,15 +77,9 @@ public sealed class SystemdServiceTests(TarballFixture tarball, ITestOutputHelpe
         throw new TimeoutException("the container did not finish booting");
     }
 
-    [Fact]
+    [SystemFact("systemd-nspawn", "debootstrap", "nsenter", Root = true, SkipVariable = "BITCOIN_PRICE_SCRAPER_SKIP_NSPAWN")]
     public async Task The_unit_starts_after_READY_logs_with_priorities_stops_in_time_and_does_not_loop_on_a_bad_config()
     {
-        if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_SKIP_NSPAWN") == "1")
-        {
-            output.WriteLine("SKIPPED by BITCOIN_PRICE_SCRAPER_SKIP_NSPAWN=1: the systemd unit was not run under systemd");
-            return;
-        }
-        Assert.True(Environment.UserName == "root", "booting a container needs root (CI runs as root); set BITCOIN_PRICE_SCRAPER_SKIP_NSPAWN=1 to skip locally");
         await EnsureRootfsAsync();
         var root = Path.Combine(Dir, "rootfs");
         Assert.Equal(0, (await RunAsync("cp", "-a", RootfsCache, root)).Code);

@@ -5,6 +5,7 @@ using Scraper.Storage;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 using Xunit.Abstractions;
+using Scraper.Tests.TestKit;
 
 namespace Scraper.Tests.Reliability;
 
@@ -31,7 +32,7 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
         Directory.Delete(_mount);
     }
 
-    [Fact]
+    [SystemFact(Root = true)]
     public async Task A_full_disk_stops_the_backfill_clearly_without_corruption_and_a_restart_with_space_resumes()
     {
         var db = Path.Combine(_mount, "candles.db");

@@ -5,6 +5,7 @@ using Scraper.Storage;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 using Xunit.Abstractions;
+using Scraper.Tests.TestKit;
 
 namespace Scraper.Tests.Reliability;
 
@@ -41,7 +42,7 @@ public sealed class ReadOnlyDiskTests(ITestOutputHelper output) : IAsyncLifetime
 
     private Task MountAsync() => Commands.RunCheckedAsync("mount", "-o", "loop,errors=remount-ro", Image, Mount);
 
-    [Fact]
+    [SystemFact("mkfs.ext4", "e2fsck", Root = true)]
     public async Task A_filesystem_turning_read_only_stops_the_daemon_clearly_and_a_restart_after_fsck_resumes_exactly()
     {
         var db = Path.Combine(Mount, "candles.db");
