@@ -40,6 +40,8 @@ install_test_programs() {
       [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
     fi
   done
+  # PostgreSQL's server programs are not on PATH: Debian puts them under /usr/lib/postgresql/N/bin.
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ]; then
     echo "build.sh: installing the test tools' packages: ${missing[*]}" >&2
