@@ -44,6 +44,12 @@ public sealed record RecordedRequest(DateTimeOffset At, string Path, string Quer
 public sealed class FakeExchangeOptions
 {
     public TimeProvider Time { get; set; } = TimeProvider.System;
+    /// <summary>
+    /// The exchange's clock minus <see cref="Time"/>: which candles exist, their values and the
+    /// <c>Date</c> header follow it (the rate limit keeps counting on <see cref="Time"/>). Negative:
+    /// the exchange is behind, as when the host's clock runs ahead. Set it while running to step the clock.
+    /// </summary>
+    public TimeSpan ClockOffset { get; set; }
     public IList<string> Markets { get; set; } = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "BTC-ETH", .. Enumerable.Range(1, 60).Select(i => $"KRW-C{i:000}")];
     public int CandleRequestsPerSecond { get; set; } = 10;
     public int TickerRequestsPerSecond { get; set; } = 10;

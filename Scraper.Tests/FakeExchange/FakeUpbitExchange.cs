@@ -68,6 +68,9 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
     /// <summary>The deterministic market data it serves.</summary>
     public FakeMarketData Data { get; }
 
+    /// <summary>The exchange's own clock: <see cref="FakeExchangeOptions.Time"/> plus <see cref="FakeExchangeOptions.ClockOffset"/>.</summary>
+    public DateTimeOffset Now => Options.Time.GetUtcNow() + Options.ClockOffset;
+
     /// <summary>Every request received so far.</summary>
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
 
@@ -103,6 +106,8 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
         var record = new RecordedRequest(Options.Time.GetUtcNow(), path, query, ctx.Request.Headers.ContainsKey("Authorization"), hasOrigin);
         _requests.Enqueue(record);
         var group = hasOrigin ? "origin" : GroupOf(path);
+        // Kestrel stamps Date from the system clock; the exchange's clock is ours to set.
+        SetDate(ctx, Now);
 
         if (Options.ArrivalJitter > TimeSpan.Zero)
         {
@@ -177,7 +182,10 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
         int status;
         try
         {
-            (status, body) = Route(ctx, path, fault);
+            // The page is what the exchange has at the time its Date header says.
+            var now = Now;
+            SetDate(ctx, now);
+            (status, body) = Route(ctx, path, fault, now);
         }
         catch (BadRequest e)
         {
@@ -266,10 +274,12 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
         }
     }
 
-    private (int Status, string Body) Route(HttpContext ctx, string path, FakeFault? fault)
+    private static void SetDate(HttpContext ctx, DateTimeOffset now) =>
+        ctx.Response.Headers.Date = now.UtcDateTime.ToString("r", CultureInfo.InvariantCulture);
+
+    private (int Status, string Body) Route(HttpContext ctx, string path, FakeFault? fault, DateTimeOffset now)
     {
         var q = ctx.Request.Query;
-        var now = Options.Time.GetUtcNow();
         if (ctx.Request.Headers.TryGetValue("Authorization", out var auth)) VerifyJwt(auth.ToString(), ctx.Request.QueryString.HasValue ? ctx.Request.QueryString.Value![1..] : null);
 
         if (path == "/v1/market/all")

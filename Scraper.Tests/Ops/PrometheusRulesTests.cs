@@ -11,7 +11,7 @@ public sealed partial class PrometheusRulesTests
     private static readonly string[] ExpectedAlerts =
     [
         "ScraperDown", "UpbitRateLimited", "UpbitBanned", "BackfillStalled",
-        "CandleDataStale", "RequestFailureRatioHigh", "StoreWriteFailures",
+        "CandleDataStale", "RequestFailureRatioHigh", "StoreWriteFailures", "HostClockSkewed",
     ];
 
     private static string ConfigPath => RepoPaths.Combine("prometheus", "prometheus.yml");

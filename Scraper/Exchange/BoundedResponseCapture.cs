@@ -21,6 +21,9 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
     /// <summary>The Remaining-Req header value, if any.</summary>
     public string? RemainingHeader { get; private set; }
 
+    /// <summary>The Date header (the exchange's clock, whole seconds), if any.</summary>
+    public DateTimeOffset? Date { get; private set; }
+
     /// <summary>The Retry-After header, if any.</summary>
     public RetryConditionHeaderValue? RetryAfter { get; private set; }
 
@@ -58,6 +61,7 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
         StatusCode = responseMessage.StatusCode;
         RemainingHeader = responseMessage.Headers.TryGetValues("Remaining-Req", out var values) ? values.FirstOrDefault() : null;
         RetryAfter = responseMessage.Headers.RetryAfter;
+        Date = responseMessage.Headers.Date;
         MediaType = responseMessage.Content.Headers.ContentType?.MediaType;
 
         var original = responseMessage.Content;

@@ -20,6 +20,7 @@ public enum ExchangeOutcome
 /// every ending is a value the pipeline routes. <see cref="FailureReason"/> is a short, bounded
 /// token fit for a metric label (for example <c>http_503</c>, <c>timeout</c>, <c>connection</c>,
 /// <c>malformed_body</c>, <c>body_too_large</c>); <see cref="Detail"/> is for logs and never holds a secret.
+/// <see cref="Date"/> is the exchange's clock as the response showed it, null when it had no Date header.
 /// </summary>
 public sealed record ExchangeResponse<T>(
     ExchangeOutcome Outcome,
@@ -29,7 +30,8 @@ public sealed record ExchangeResponse<T>(
     TimeSpan Duration,
     string? FailureReason = null,
     string? Detail = null,
-    TimeSpan? BlockDuration = null)
+    TimeSpan? BlockDuration = null,
+    ExchangeDate? Date = null)
     where T : class
 {
     /// <summary>True when the exchange answered 2xx with a body that parsed.</summary>

@@ -130,7 +130,7 @@ public sealed partial class UpbitClient : IUpbitClient, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var resource = query is null ? path : path + "?" + query;
         var token = _tokens?.CreateToken(query);
-        var call = new Call(this, "GET /" + resource, _time.GetTimestamp(), token);
+        var call = new Call(this, "GET /" + resource, _time.GetUtcNow(), _time.GetTimestamp(), token);
         var capture = new BoundedResponseCapture(new Uri(_baseUrl, resource), token, _options.MaxResponseBytes);
         var request = new RestRequest(resource)
         {
@@ -161,6 +161,7 @@ public sealed partial class UpbitClient : IUpbitClient, IDisposable
         }
 
         var code = (int)status;
+        call.Date = capture.Date;
         var remaining = RemainingRequests.Parse(capture.RemainingHeader);
         if (code is >= 200 and < 300)
         {
@@ -177,7 +178,8 @@ public sealed partial class UpbitClient : IUpbitClient, IDisposable
             var error = UpbitJson.ReadArray(body, readItem, out var items);
             if (error is not null)
                 return call.Fail<IReadOnlyList<T>>(ExchangeOutcome.Transient, "malformed_body", code, remaining, error);
-            return new ExchangeResponse<IReadOnlyList<T>>(ExchangeOutcome.Success, items, code, remaining, call.Elapsed());
+            var elapsed = call.Elapsed();
+            return new ExchangeResponse<IReadOnlyList<T>>(ExchangeOutcome.Success, items, code, remaining, elapsed, Date: call.ExchangeDate(elapsed));
         }
 
         var exchangeError = capture.Body is { } errorBody ? UpbitJson.TryReadError(errorBody) ?? Snippet(errorBody) : "(no body)";
@@ -203,7 +205,8 @@ public sealed partial class UpbitClient : IUpbitClient, IDisposable
         if (capture.RetryAfter?.Delta is { } delta) return delta;
         if (capture.RetryAfter?.Date is { } date)
         {
-            var left = date - _time.GetUtcNow();
+            // Both on the exchange's clock when it sent its Date; ours may be off by minutes.
+            var left = date - (capture.Date ?? _time.GetUtcNow());
             return left > TimeSpan.Zero ? left : TimeSpan.Zero;
         }
         var match = DurationInText().Match(errorText);
@@ -235,15 +238,24 @@ public sealed partial class UpbitClient : IUpbitClient, IDisposable
     private static string Snippet(byte[] body) =>
         body.Length == 0 ? "(empty body)" : Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, MaxSnippetBytes));
 
-    /// <summary>What one call knows for its failure values: the request line, its start and the secrets to scrub.</summary>
-    private sealed class Call(UpbitClient client, string requestLine, long startTimestamp, string? token)
+    /// <summary>What one call knows for its values: the request line, its start, the exchange's Date and the secrets to scrub.</summary>
+    private sealed class Call(UpbitClient client, string requestLine, DateTimeOffset startWallTime, long startTimestamp, string? token)
     {
+        /// <summary>The response's Date header, once the headers are in.</summary>
+        public DateTimeOffset? Date { get; set; }
+
+        /// <summary>Measured on the monotonic clock: a step of the wall clock mid-request does not change it.</summary>
         public TimeSpan Elapsed() => client._time.GetElapsedTime(startTimestamp);
+
+        public ExchangeDate? ExchangeDate(TimeSpan elapsed) => Date is { } date ? new ExchangeDate(date, startWallTime + elapsed / 2) : null;
 
         public ExchangeResponse<TValue> Fail<TValue>(ExchangeOutcome outcome, string reason, int? status,
             RemainingRequests? remaining, string detail, TimeSpan? blockDuration = null)
-            where TValue : class =>
-            new(outcome, null, status, remaining, Elapsed(), reason, Scrub(requestLine + " -> " + detail), blockDuration);
+            where TValue : class
+        {
+            var elapsed = Elapsed();
+            return new(outcome, null, status, remaining, elapsed, reason, Scrub(requestLine + " -> " + detail), blockDuration, ExchangeDate(elapsed));
+        }
 
         // Details go to logs: whatever the server echoes back, neither key nor the token (nor any of
         // its segments: the payload carries the access key) leaves here. Scrubbed before it is cut.

@@ -49,7 +49,8 @@ public sealed class ScraperComponents : IDisposable
         }
         Metrics.Registry.AddBeforeCollectCallback(PublishLimiterState);
 
-        var pipeline = new CandleFetchPipeline(_client, CandleLimiter, new RetryPolicy(), scheduler, Metrics, failures, loggers.CreateLogger<CandleFetchPipeline>());
+        var clock = new ClockSkewMonitor(Metrics, loggers.CreateLogger("Scraper.Clock"));
+        var pipeline = new CandleFetchPipeline(_client, CandleLimiter, new RetryPolicy(), scheduler, Metrics, failures, loggers.CreateLogger<CandleFetchPipeline>(), clock);
         var writer = new CandleResultWriter(store, Metrics, time, loggers.CreateLogger<CandleResultWriter>());
         Collector = new CandleCollector(settings.Series, settings.Since, store, pipeline, CandleLimiter, writer, Metrics, time, scheduler, loggers.CreateLogger<CandleCollector>());
 

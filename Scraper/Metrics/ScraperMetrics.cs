@@ -34,6 +34,9 @@ public sealed class ScraperMetrics
         Banned = f.CreateCounter("upbit_banned_total", "HTTP 418 responses (IP blocked).", Group);
         LimiterPaused = f.CreateGauge("upbit_rate_limiter_paused", "1 while the group is paused by sec=0, 429 or 418.", Group);
         LimiterWindow = f.CreateGauge("upbit_rate_limiter_window_seconds", "Window the limiter currently enforces (1 s plus margin).", Group);
+        // Absent until the first response with a Date header: an unknown skew is not a zero one.
+        ClockSkew = f.CreateGauge("upbit_clock_skew_seconds", "This host's clock minus the exchange's (its Date header, at the middle of the round trip); positive when this host is ahead.",
+            new GaugeConfiguration { SuppressInitialValue = true });
 
         BackfillProgress = f.CreateGauge("scraper_backfill_progress_ratio", "Share of the wanted range that is covered (0..1).", Series);
         BackfillEta = f.CreateGauge("scraper_backfill_eta_seconds", "Estimated seconds until the backfill is complete.", Series);
@@ -88,6 +91,7 @@ public sealed class ScraperMetrics
     public Counter Banned { get; }
     public Gauge LimiterPaused { get; }
     public Gauge LimiterWindow { get; }
+    public Gauge ClockSkew { get; }
     public Gauge BackfillProgress { get; }
     public Gauge BackfillEta { get; }
     public Counter WindowsSkipped { get; }

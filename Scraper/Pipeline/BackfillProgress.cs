@@ -15,7 +15,7 @@ public sealed partial class BackfillProgress
     private readonly TimeProvider _time;
     private readonly ScraperMetrics _metrics;
     private readonly Dictionary<SeriesKey, SeriesState> _series = new();
-    private readonly DateTimeOffset _started;
+    private readonly long _started; // monotonic: a wall-clock step must not bend the rate or the ETA
     private long _candles;
     private int _windowsDone;
     private int _windowsTotal;
@@ -25,7 +25,7 @@ public sealed partial class BackfillProgress
     {
         _time = time;
         _metrics = metrics;
-        _started = time.GetUtcNow();
+        _started = time.GetTimestamp();
         foreach (var (series, (wanted, missing, windows)) in plan)
         {
             _series[series] = new SeriesState(wanted, missing, windows);
@@ -61,7 +61,7 @@ public sealed partial class BackfillProgress
         {
             lock (_gate)
             {
-                var elapsed = (_time.GetUtcNow() - _started).TotalSeconds;
+                var elapsed = _time.GetElapsedTime(_started).TotalSeconds;
                 return elapsed <= 0 ? 0 : _candles / elapsed;
             }
         }
@@ -75,7 +75,7 @@ public sealed partial class BackfillProgress
             lock (_gate)
             {
                 if (_windowsDone == 0) return null;
-                var elapsed = _time.GetUtcNow() - _started;
+                var elapsed = _time.GetElapsedTime(_started);
                 return elapsed * ((double)(_windowsTotal - _windowsDone) / _windowsDone);
             }
         }

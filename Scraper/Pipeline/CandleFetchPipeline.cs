@@ -20,7 +20,8 @@ public sealed partial class CandleFetchPipeline(
     IScheduler scheduler,
     ScraperMetrics metrics,
     FailureLog failures,
-    ILogger<CandleFetchPipeline> logger)
+    ILogger<CandleFetchPipeline> logger,
+    ClockSkewMonitor? clock = null)
 {
     /// <summary>
     /// Fetches every window; one result per window that was attempted (none for windows still
@@ -90,7 +91,7 @@ public sealed partial class CandleFetchPipeline(
     private void Observe(CandleWindow window, DateTimeOffset sentAt, ExchangeResponse<IReadOnlyList<Candle>> response)
     {
         ResponseObserver.Record(metrics, limiter, failures, sentAt, response,
-            $"{window.Series.Market} unit {window.Series.Unit.Name} window {window.Range}");
+            $"{window.Series.Market} unit {window.Series.Unit.Name} window {window.Range}", clock);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "skipped {Market} unit {Unit} window {Window}: {Why} ({Attempts} attempts, last {Reason}: {Detail}); it stays a gap and is tried again on the next pass")]

@@ -9,8 +9,12 @@ namespace Scraper.Pipeline;
 /// The store's subscriber: decides what of a fetched page is kept and what counts as covered, and
 /// writes both in one transaction. Coverage comes from the window that was asked for, never from
 /// counting candles (a minute without trades has no candle): a page covers its window up to the
-/// last interval that is at least one interval in the past. Candles outside the window are kept
-/// only if they are closed and of the asked market; they never extend coverage.
+/// last interval that is at least one interval in the past — on the exchange's clock as well as on
+/// ours, since the exchange cannot have answered for minutes that had not yet happened on its own
+/// clock (a host running ahead would otherwise mark them covered with no candles, "no trades").
+/// The exchange's clock is the page's <c>Date</c> header: whole seconds, so never later than the
+/// exchange's clock was; a page without one is capped by the local clock alone. Candles outside
+/// the window are kept only if they are closed and of the asked market; they never extend coverage.
 /// </summary>
 public sealed partial class CandleResultWriter(ICandleStore store, ScraperMetrics metrics, TimeProvider time, ILogger<CandleResultWriter> logger)
 {
@@ -54,6 +58,8 @@ public sealed partial class CandleResultWriter(ICandleStore store, ScraperMetric
         }
 
         var coverableEnd = WindowPlanner.CoverableEnd(series, now);
+        if (result.LastResponse.Date is { } exchange && WindowPlanner.CoverableEnd(series, exchange.Date) < coverableEnd)
+            coverableEnd = WindowPlanner.CoverableEnd(series, exchange.Date);
         var coveredEnd = window.End < coverableEnd ? window.End : coverableEnd;
         TimeRange? covered = coveredEnd > window.Start ? new TimeRange(window.Start, coveredEnd) : null;
 

@@ -17,7 +17,7 @@ public enum PauseReason
     Banned,
 }
 
-/// <summary>A pause of one group, for logs and metrics.</summary>
+/// <summary>A pause of one group, for logs and metrics; <paramref name="Until"/> is wall time (the scheduler's clock).</summary>
 public sealed record RateLimitPause(string Group, PauseReason Reason, DateTimeOffset Until, TimeSpan Margin);
 
 /// <summary>
@@ -33,6 +33,13 @@ public sealed record RateLimitPause(string Group, PauseReason Reason, DateTimeOf
 /// back therefore never crowd the exchange's window together with the next slice. The exchange's
 /// <c>Remaining-Req</c> answers are folded in too, so budget spent by others on the same IP counts.
 /// </para>
+/// <para>
+/// Every instant the group keeps — grants, bookings, pauses — is read from a monotonic clock (the
+/// scheduler's stopwatch, expressed as the scheduler's time at creation plus the time elapsed since)
+/// and every wait is a relative delay, so a step of the wall clock (NTP, a resumed VM) neither stalls
+/// the group for the size of the step nor frees places early. Grant times are such instants: hand
+/// them back to <see cref="OnResponse"/> as they came.
+/// </para>
 /// </summary>
 public sealed class RateLimitGroup : IDisposable
 {
@@ -43,6 +50,9 @@ public sealed class RateLimitGroup : IDisposable
     private readonly List<Slot> _slots = new(); // permits still inside the window
     private readonly RoundTripStats _roundTrips = new();
     private readonly Subject<RateLimitPause> _pauses = new();
+    private readonly object _pausesGate = new(); // answers arrive on many threads; Rx observers take one notification at a time
+    private readonly IStopwatch _clock;
+    private readonly DateTimeOffset _origin;
     private readonly SerialDisposable _dispatch = new();
     private DateTimeOffset? _dispatchAt;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
@@ -52,6 +62,7 @@ public sealed class RateLimitGroup : IDisposable
     private int _bans;
     private bool _stopped;
     private bool _warm; // the first response has come back (slow start is over)
+    private bool _disposed;
 
     /// <summary>Creates the group.</summary>
     public RateLimitGroup(string name, RateLimitOptions options, IScheduler scheduler)
@@ -60,6 +71,8 @@ public sealed class RateLimitGroup : IDisposable
         Name = name;
         _options = options;
         _scheduler = scheduler;
+        _origin = scheduler.Now;
+        _clock = scheduler.StartStopwatch();
         _permits = options.RequestsPerWindow;
         _warm = !options.SlowStart;
     }
@@ -73,22 +86,22 @@ public sealed class RateLimitGroup : IDisposable
     /// <summary>Attempts released per slice now: halved by a 429, back up by one per quiet decay period.</summary>
     public int CurrentPermits
     {
-        get { lock (_gate) { WindowLocked(_scheduler.Now); return _permits; } }
+        get { lock (_gate) { WindowLocked(Now); return _permits; } }
     }
 
-    /// <summary>Every pause (sec=0 surprise, 429, 418), as it starts.</summary>
+    /// <summary>Every pause (sec=0 surprise, 429, 418), as it starts; one notification at a time.</summary>
     public IObservable<RateLimitPause> Pauses => _pauses.AsObservable();
 
     /// <summary>The window currently enforced: the exchange's window plus the margin.</summary>
     public TimeSpan CurrentWindow
     {
-        get { lock (_gate) return WindowLocked(_scheduler.Now); }
+        get { lock (_gate) return WindowLocked(Now); }
     }
 
     /// <summary>True while the group waits out a 429, a 418 or an exhausted budget.</summary>
     public bool IsPaused
     {
-        get { lock (_gate) return _scheduler.Now < _pausedUntil; }
+        get { lock (_gate) return Now < _pausedUntil; }
     }
 
     /// <summary>Attempts waiting for a permit.</summary>
@@ -98,9 +111,10 @@ public sealed class RateLimitGroup : IDisposable
     }
 
     /// <summary>
-    /// One permit for one attempt: emits the grant time and completes. Disposing before the grant
-    /// leaves the queue without spending budget. After <see cref="Stop"/> it completes empty.
-    /// The caller reports the answer with <see cref="OnResponse"/>, passing the grant time back.
+    /// One permit for one attempt: emits the grant instant (on the group's monotonic clock) and
+    /// completes. Disposing before the grant leaves the queue without spending budget. After
+    /// <see cref="Stop"/> it completes empty. The caller reports the answer with
+    /// <see cref="OnResponse"/>, passing the grant instant back.
     /// </summary>
     public IObservable<DateTimeOffset> Acquire() => Observable.Create<DateTimeOffset>(observer =>
     {
@@ -113,7 +127,7 @@ public sealed class RateLimitGroup : IDisposable
                 return Disposable.Empty;
             }
             node = _waiters.AddLast(observer);
-            ScheduleDispatchLocked(_scheduler.Now);
+            ScheduleDispatchLocked(Now);
         }
         return Disposable.Create(() =>
         {
@@ -133,7 +147,7 @@ public sealed class RateLimitGroup : IDisposable
         RateLimitPause? pause = null;
         lock (_gate)
         {
-            var now = _scheduler.Now;
+            var now = Now;
             // Judged by the round trips before this one: a slow answer must not excuse itself.
             var arrivedBy = Max(grantedAt, now - _roundTrips.Fastest(2 * _options.RequestsPerWindow));
             if (outcome == ExchangeOutcome.Success) _roundTrips.Add(duration);
@@ -167,7 +181,7 @@ public sealed class RateLimitGroup : IDisposable
             // The answer may free a place earlier than the in-flight hold assumed.
             if (_waiters.Count > 0) ScheduleDispatchLocked(Max(now, NextFreeLocked(now)));
         }
-        if (pause is not null) _pauses.OnNext(pause);
+        if (pause is not null) Publish(pause);
     }
 
     /// <summary>Stops granting: waiting attempts complete without a permit, new ones too.</summary>
@@ -189,8 +203,27 @@ public sealed class RateLimitGroup : IDisposable
     {
         Stop();
         _dispatch.Dispose();
-        _pauses.OnCompleted();
-        _pauses.Dispose();
+        lock (_pausesGate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _pauses.OnCompleted();
+            _pauses.Dispose();
+        }
+    }
+
+    /// <summary>Now on the group's monotonic clock.</summary>
+    private DateTimeOffset Now => _origin + _clock.Elapsed;
+
+    /// <summary>A monotonic instant as the scheduler's wall clock shows it now, for people.</summary>
+    private DateTimeOffset WallTime(DateTimeOffset instant) => _scheduler.Now + (instant - Now);
+
+    private void Publish(RateLimitPause pause)
+    {
+        lock (_pausesGate)
+        {
+            if (!_disposed) _pauses.OnNext(pause);
+        }
     }
 
     private void Dispatch()
@@ -201,7 +234,7 @@ public sealed class RateLimitGroup : IDisposable
         {
             _dispatchAt = null;
             if (_stopped) return;
-            now = _scheduler.Now;
+            now = Now;
             if (now < _pausedUntil)
             {
                 ScheduleDispatchLocked(_pausedUntil);
@@ -241,7 +274,8 @@ public sealed class RateLimitGroup : IDisposable
     {
         if (_dispatchAt is { } pending && pending <= at) return;
         _dispatchAt = at;
-        _dispatch.Disposable = _scheduler.Schedule(at, Dispatch);
+        var delay = at - Now;
+        _dispatch.Disposable = _scheduler.Schedule(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Dispatch);
     }
 
     /// <summary>
@@ -259,19 +293,19 @@ public sealed class RateLimitGroup : IDisposable
         if (missing <= 0) return null;
         for (var i = 0; i < missing; i++) _slots.Add(new Slot(at) { Booked = at });
         if (usedByExchange < _options.RequestsPerWindow) return null;
-        var until = at + WindowLocked(_scheduler.Now);
-        return until > _scheduler.Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, until, until - at - _options.Window) : null;
+        var until = at + WindowLocked(Now);
+        return until > Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, WallTime(until), until - at - _options.Window) : null;
     }
 
     /// <summary>Extends the pause; returns an event only when the group was not paused already, so a storm logs once.</summary>
     private RateLimitPause? PauseLocked(DateTimeOffset until, PauseReason reason)
     {
-        var wasPaused = _scheduler.Now < _pausedUntil;
+        var wasPaused = Now < _pausedUntil;
         if (until > _pausedUntil) _pausedUntil = until;
         _dispatch.Disposable = Disposable.Empty;
         _dispatchAt = null;
         if (_waiters.Count > 0) ScheduleDispatchLocked(_pausedUntil);
-        return wasPaused ? null : new RateLimitPause(Name, reason, _pausedUntil, WindowLocked(_scheduler.Now) - _options.Window);
+        return wasPaused ? null : new RateLimitPause(Name, reason, WallTime(_pausedUntil), WindowLocked(Now) - _options.Window);
     }
 
     private TimeSpan WindowLocked(DateTimeOffset now)

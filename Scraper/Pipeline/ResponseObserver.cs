@@ -6,16 +6,18 @@ namespace Scraper.Pipeline;
 
 /// <summary>
 /// The side effects of every response, whatever endpoint it came from: request metrics, the
-/// limiter's feedback (Remaining-Req, 429, 418) and burst-throttled failure logs.
+/// limiter's feedback (Remaining-Req, 429, 418), burst-throttled failure logs and, when a
+/// <see cref="ClockSkewMonitor"/> is given, the exchange's clock.
 /// </summary>
 public static class ResponseObserver
 {
     /// <summary>Records one response of <paramref name="limiter"/>'s group.</summary>
     public static void Record<T>(ScraperMetrics metrics, RateLimitGroup limiter, FailureLog failures,
-        DateTimeOffset sentAt, ExchangeResponse<T> response, string what)
+        DateTimeOffset sentAt, ExchangeResponse<T> response, string what, ClockSkewMonitor? clock = null)
         where T : class
     {
         var group = limiter.Name;
+        clock?.Observe(response.Date);
         limiter.OnResponse(sentAt, response.Duration, response.Outcome, response.Remaining, response.BlockDuration);
         if (response.Remaining is { } remaining) metrics.RemainingRequests.WithLabels(group).Set(remaining.Second);
 
