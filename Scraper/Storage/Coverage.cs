@@ -27,7 +27,7 @@ public static class Coverage
         return merged;
     }
 
-    /// <summary>True when the two ranges overlap or touch, i.e. hold or share a bound of one contiguous run.</summary>
+    /// <summary>True when the two ranges overlap or touch ([a, b) and [b, c)): together they are one contiguous run.</summary>
     public static bool Touches(TimeRange a, TimeRange b) => a.Start <= b.End && a.End >= b.Start;
 
     /// <summary>
