@@ -3,6 +3,7 @@ using System.Globalization;
 using Scraper.Exchange;
 using Scraper.Pipeline;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.TestKit;
 

@@ -5,6 +5,7 @@ using System.Web;
 using Scraper.Exchange;
 using Scraper.Pipeline;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 
