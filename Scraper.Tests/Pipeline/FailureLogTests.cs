@@ -41,7 +41,7 @@ public class FailureLogTests
         log.Success("candles");
 
         Assert.Equal(2, logger.Lines.Count);
-        Assert.Contains("recovered from http_503 (49 further failures", logger.Lines[1].Message, StringComparison.Ordinal);
+        Assert.Contains("recovered from http_503: 50 in all over 4.9 s (49 not logged singly)", logger.Lines[1].Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -77,5 +77,24 @@ public class FailureLogTests
         Assert.StartsWith("candles: http_503: a ", logger.Lines[0].Message, StringComparison.Ordinal);
         Assert.StartsWith("candles: timeout: b ", logger.Lines[1].Message, StringComparison.Ordinal);
         Assert.StartsWith("ticker: http_503: c ", logger.Lines[2].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_burst_still_going_at_the_stop_is_summed_up_with_its_count()
+    {
+        var logger = new ListLogger();
+        var time = new ManualTime();
+        var log = new FailureLog(logger, time);
+        for (var i = 0; i < 5; i++)
+        {
+            log.Failure("candles", "connection", LogLevel.Warning, "refused");
+            time.Now += TimeSpan.FromSeconds(1);
+        }
+
+        log.CloseAll();
+        log.CloseAll(); // nothing left to close
+
+        Assert.Equal(2, logger.Lines.Count);
+        Assert.Equal("candles: connection still going at the stop: 5 in all over 4.0 s (4 not logged singly)", logger.Lines[1].Message);
     }
 }

@@ -7,7 +7,8 @@ namespace Scraper.Pipeline;
 /// spell is logged, the rest are counted, and the count is logged every <see cref="SummaryEvery"/>
 /// while the burst goes on and once when it is over — at the first success after
 /// <see cref="QuietAfter"/> without that failure (requests run concurrently, so one success of
-/// another request does not mean the fault has passed). Metrics still count every single one.
+/// another request does not mean the fault has passed), or at the stop. The closing line gives the
+/// total. Metrics still count every single one.
 /// </summary>
 public sealed partial class FailureLog(ILogger logger, TimeProvider time)
 {
@@ -64,7 +65,19 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
             }
         }
         if (closed is null) return;
-        foreach (var (reason, count, lasted) in closed) LogRecovered(logger, group, reason, count, lasted.TotalSeconds);
+        foreach (var (reason, count, lasted) in closed) LogRecovered(logger, group, reason, count + 1, lasted.TotalSeconds, count);
+    }
+
+    /// <summary>Closes every open burst with its count (at a stop: a burst still going is summed up, not lost).</summary>
+    public void CloseAll()
+    {
+        List<(string Group, string Reason, int Count, TimeSpan Lasted)> closed;
+        lock (_gate)
+        {
+            closed = _bursts.Select(kv => (kv.Key.Group, kv.Key.Reason, kv.Value.Suppressed, kv.Value.LastFailure - kv.Value.Since)).ToList();
+            _bursts.Clear();
+        }
+        foreach (var (group, reason, count, lasted) in closed) LogOpenAtStop(logger, group, reason, count + 1, lasted.TotalSeconds, count);
     }
 
     private sealed class Burst
@@ -81,6 +94,9 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
     [LoggerMessage(Message = "{Group}: {Reason} continues: {Count} since the last line; latest: {Detail}")]
     private static partial void LogBurstOngoing(ILogger logger, LogLevel level, string group, string reason, string count, string detail);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Group}: recovered from {Reason} ({Count} further failures over {Seconds:0.0} s)")]
-    private static partial void LogRecovered(ILogger logger, string group, string reason, int count, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Group}: recovered from {Reason}: {Total} in all over {Seconds:0.0} s ({Count} not logged singly)")]
+    private static partial void LogRecovered(ILogger logger, string group, string reason, int total, double seconds, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Group}: {Reason} still going at the stop: {Total} in all over {Seconds:0.0} s ({Count} not logged singly)")]
+    private static partial void LogOpenAtStop(ILogger logger, string group, string reason, int total, double seconds, int count);
 }
