@@ -41,7 +41,7 @@ public class FailureLogTests
         log.Success("candles");
 
         Assert.Equal(2, logger.Lines.Count);
-        Assert.Contains("recovered from http_503: 50 in all over 4.9 s (49 not logged singly)", logger.Lines[1].Message, StringComparison.Ordinal);
+        Assert.Contains("recovered from http_503: 50 in all over 4.9 s", logger.Lines[1].Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -60,6 +60,10 @@ public class FailureLogTests
         // The opening line plus one summary every 30 s.
         Assert.Equal(3, logger.Lines.Count);
         Assert.Contains("continues: 30 more since the last line", logger.Lines[1].Message, StringComparison.Ordinal);
+
+        // The closing line counts every one, not only those since the last summary.
+        log.CloseAll();
+        Assert.Contains("still going at the stop: 70 in all", logger.Lines[3].Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -95,6 +99,6 @@ public class FailureLogTests
         log.CloseAll(); // nothing left to close
 
         Assert.Equal(2, logger.Lines.Count);
-        Assert.Equal("candles: connection still going at the stop: 5 in all over 4.0 s (4 not logged singly)", logger.Lines[1].Message);
+        Assert.Equal("candles: connection still going at the stop: 5 in all over 4.0 s", logger.Lines[1].Message);
     }
 }
