@@ -4,6 +4,7 @@ using Scraper.Exchange;
 using Scraper.Metrics;
 using Scraper.Pipeline;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 
 namespace Scraper.Tests.Pipeline;
 
