@@ -21,7 +21,7 @@ public sealed class StopTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private (CandleCollector Collector, SqliteCandleStore Store, RateLimitGroup Limiter) Build(TestScheduler scheduler, FakeTimeProvider time, IUpbitClient client, LogLines lines)
+    private (CandleCollector Collector, SqliteCandleStore Store, RateLimitGroup Limiter) Build(TestScheduler scheduler, FakeTimeProvider time, IUpbitClient client, LogLines lines, TimeSpan history)
     {
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test");
         var store = SqliteCandleStore.Open(Path.Combine(_dir, "candles.db"), time);
@@ -29,7 +29,7 @@ public sealed class StopTests : IDisposable
         var failures = new FailureLog(lines.For("Scraper.Exchange"), time);
         var pipeline = new CandleFetchPipeline(client, limiter, new RetryPolicy(), scheduler, metrics, failures, lines.For<CandleFetchPipeline>());
         var writer = new CandleResultWriter(store, metrics, time, lines.For<CandleResultWriter>());
-        var collector = new CandleCollector([Btc], T0.AddDays(-10), store, pipeline, limiter, writer, metrics, time, scheduler, lines.For<CandleCollector>());
+        var collector = new CandleCollector([Btc], T0 - history, store, pipeline, limiter, writer, metrics, time, scheduler, lines.For<CandleCollector>());
         return (collector, store, limiter);
     }
 
@@ -45,14 +45,16 @@ public sealed class StopTests : IDisposable
         var time = new FakeTimeProvider(T0);
         var client = new FunctionClient(_ => Task.FromResult(FunctionClient.Fail(ExchangeOutcome.Transient, 503, "http_503")));
         var lines = new LogLines();
-        var (collector, store, limiter) = Build(scheduler, time, client, lines);
+        var (collector, store, limiter) = Build(scheduler, time, client, lines, TimeSpan.FromHours(10)); // 3 windows
         using var _ = store;
         using var __ = limiter;
         using var stop = new CancellationTokenSource();
 
         var pass = collector.RunPassAsync(DateTimeOffset.MaxValue, null, logProgress: true, stop.Token);
-        scheduler.AdvanceBy(TimeSpan.FromSeconds(6).Ticks); // every window is now waiting out a back-off of 1 s or more
-        Assert.True(client.Sent > 0);
+        // Back-offs of 0.25, 0.5, 1, 2 and 4 s: after 10 s each window has failed six times and
+        // waits out the next back-off of 8 s, longer than the shutdown grace.
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(10).Ticks);
+        Assert.Equal(3 * 6, client.Sent);
         Assert.False(pass.IsCompleted);
         await stop.CancelAsync();
 
@@ -71,7 +73,7 @@ public sealed class StopTests : IDisposable
         var never = new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>();
         var client = new FunctionClient(_ => never.Task);
         var lines = new LogLines();
-        var (collector, store, limiter) = Build(scheduler, time, client, lines);
+        var (collector, store, limiter) = Build(scheduler, time, client, lines, TimeSpan.FromDays(10));
         using var _ = store;
         using var __ = limiter;
         using var stop = new CancellationTokenSource();

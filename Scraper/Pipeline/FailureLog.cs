@@ -69,13 +69,17 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
         foreach (var (reason, total, lasted) in closed) LogRecovered(logger, group, reason, total, lasted.TotalSeconds);
     }
 
-    /// <summary>Closes every open burst with its count (at a stop: a burst still going is summed up, not lost).</summary>
+    /// <summary>
+    /// Closes every open burst with its total, at a stop: what was counted and not logged is summed
+    /// up, not lost. A burst of one failure needs no second line.
+    /// </summary>
     public void CloseAll()
     {
         List<(string Group, string Reason, long Total, TimeSpan Lasted)> closed;
         lock (_gate)
         {
-            closed = _bursts.Select(kv => (kv.Key.Group, kv.Key.Reason, kv.Value.Total, kv.Value.LastFailure - kv.Value.Since)).ToList();
+            closed = _bursts.Where(kv => kv.Value.Total > 1)
+                .Select(kv => (kv.Key.Group, kv.Key.Reason, kv.Value.Total, kv.Value.LastFailure - kv.Value.Since)).ToList();
             _bursts.Clear();
         }
         foreach (var (group, reason, total, lasted) in closed) LogOpenAtStop(logger, group, reason, total, lasted.TotalSeconds);
@@ -99,6 +103,6 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
     [LoggerMessage(Level = LogLevel.Information, Message = "{Group}: recovered from {Reason}: {Total} in all over {Seconds:0.0} s")]
     private static partial void LogRecovered(ILogger logger, string group, string reason, long total, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Group}: {Reason} still going at the stop: {Total} in all over {Seconds:0.0} s")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Group}: {Reason}: {Total} in all over {Seconds:0.0} s (not over at the stop)")]
     private static partial void LogOpenAtStop(ILogger logger, string group, string reason, long total, double seconds);
 }
