@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Prometheus;
 using Scraper.Metrics;
 
 namespace Scraper.Tests.Metrics;
