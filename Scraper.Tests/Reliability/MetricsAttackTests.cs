@@ -29,12 +29,12 @@ public sealed class MetricsAttackTests(ITestOutputHelper output) : FakeExchangeT
 
     private static string Markets(int n) => string.Join(',', Enumerable.Range(1, n).Select(i => $"KRW-C{i:000}"));
 
-    private sealed record PhaseResult(string Name, double Rate, double CpuShare, int MaxDescriptors, List<double> LatenciesMs, int Failed)
+    private sealed record PhaseResult(string Name, double Rate, double CpuShare, int MaxDescriptors, double MaxRssMiB, List<double> LatenciesMs, int Failed)
     {
         public double Quantile(double q) => LatenciesMs.Count == 0 ? double.NaN : LatenciesMs.Order().ElementAt((int)Math.Min(LatenciesMs.Count - 1, q * LatenciesMs.Count));
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"{Name,-22} backfill {Rate:0.00} req/s, daemon CPU {CpuShare:0%} of a core, up to {MaxDescriptors} fds, probes {LatenciesMs.Count} ok / {Failed} failed, p50 {Quantile(0.5):0} ms, p95 {Quantile(0.95):0} ms, max {(LatenciesMs.Count == 0 ? double.NaN : LatenciesMs.Max()):0} ms");
+            $"{Name,-22} backfill {Rate:0.00} req/s, daemon CPU {CpuShare:0%} of a core, up to {MaxDescriptors} fds and {MaxRssMiB:0} MiB, probes {LatenciesMs.Count} ok / {Failed} failed, p50 {Quantile(0.5):0} ms, p95 {Quantile(0.95):0} ms, max {(LatenciesMs.Count == 0 ? double.NaN : LatenciesMs.Max()):0} ms");
     }
 
     [Fact]
@@ -126,10 +126,12 @@ public sealed class MetricsAttackTests(ITestOutputHelper output) : FakeExchangeT
         var latencies = new List<double>();
         var failed = 0;
         var descriptors = 0;
+        var rss = 0.0;
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < Phase)
         {
             descriptors = Math.Max(descriptors, OpenDescriptors(daemon));
+            rss = Math.Max(rss, RssMiB(daemon));
             var next = sw.Elapsed + ProbeEvery;
             var started = Stopwatch.StartNew();
             if (await ProbeAsync(port)) latencies.Add(started.Elapsed.TotalMilliseconds);
@@ -142,7 +144,7 @@ public sealed class MetricsAttackTests(ITestOutputHelper output) : FakeExchangeT
         await attacking;
         var rate = CandleRequests().Count(r => r.At >= from && r.At < to) / (to - from).TotalSeconds;
         await Task.Delay(TimeSpan.FromSeconds(1)); // what the attack left behind is closed
-        return new PhaseResult(name, rate, cpu, descriptors, latencies, failed);
+        return new PhaseResult(name, rate, cpu, descriptors, rss, latencies, failed);
     }
 
     private static async Task<bool> ProbeAsync(int port)
@@ -176,6 +178,19 @@ public sealed class MetricsAttackTests(ITestOutputHelper output) : FakeExchangeT
         }
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    private static double RssMiB(ScraperProcess daemon)
+    {
+        try
+        {
+            var line = File.ReadAllLines($"/proc/{daemon.Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
     }
 
     private static int OpenDescriptors(ScraperProcess daemon)

@@ -61,6 +61,9 @@ public sealed class MetricsListener : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "bitcoin-price-scraper" });
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(_logging);
+        // A connect flood overflows a short accept queue, and a scraper's SYN dropped there is
+        // retried only after a second; the kernel caps this at net.core.somaxconn.
+        builder.WebHost.UseSockets(sockets => sockets.Backlog = 4096);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -22,10 +22,11 @@ public sealed record MetricsServerLimits
     /// <summary>
     /// Limits for a process allowed <paramref name="descriptors"/> open files, <paramref name="open"/>
     /// of them open already: connections (and those still closing) take at most half of the
-    /// rest, so the collector (database, exchange connections, runtime) keeps the other half.
+    /// rest, so the collector (database, exchange connections, runtime) keeps the other half;
+    /// and never more than 1,000, about 12 MiB of idle connections.
     /// </summary>
     public static MetricsServerLimits ForDescriptorLimit(long descriptors, int open) =>
-        new() { MaxConnections = (int)Math.Clamp((descriptors - open) / 2 - ClosingHeadroom, 16, 10_000) };
+        new() { MaxConnections = (int)Math.Clamp((descriptors - open) / 2 - ClosingHeadroom, 16, 1_000) };
 
     /// <summary>Connections beyond <see cref="MaxConnections"/> that Kestrel still admits: evicted ones take a moment to close.</summary>
     internal const int ClosingHeadroom = 32;
