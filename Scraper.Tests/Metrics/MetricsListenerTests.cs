@@ -233,7 +233,7 @@ public sealed class MetricsListenerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_flood_of_scrapes_shares_renderings_and_every_scrape_answers()
+    public async Task A_flood_of_scrapes_is_paced_shares_renderings_and_every_scrape_answers()
     {
         var registry = Prometheus.Metrics.NewCustomRegistry();
         var renders = 0;
@@ -246,7 +246,8 @@ public sealed class MetricsListenerTests : IAsyncLifetime
             Thread.Sleep(5); // a render that takes time, so that overlapping renders would show
             Interlocked.Decrement(ref rendering);
         });
-        await using var listener = new MetricsListener(new ListenAddress("127.0.0.1", 0), registry);
+        var limits = new MetricsServerLimits();
+        await using var listener = new MetricsListener(new ListenAddress("127.0.0.1", 0), registry, limits: limits);
         await listener.StartAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         const int Scrapes = 200;
@@ -257,9 +258,49 @@ public sealed class MetricsListenerTests : IAsyncLifetime
         var elapsed = started.Elapsed;
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        // Paced: beyond the first tenth of a second's worth, each response waits for its turn.
+        var floor = TimeSpan.FromSeconds((Scrapes - limits.MaxScrapesPerSecond / 10.0) / limits.MaxScrapesPerSecond) - TimeSpan.FromMilliseconds(50);
+        Assert.True(elapsed >= floor, $"{Scrapes} scrapes answered in {elapsed.TotalMilliseconds:0} ms, paced at {limits.MaxScrapesPerSecond}/s");
         Assert.False(overlapped, "two renderings ran at once");
         // Shared: one rendering per 100 ms at most, not one per scrape.
         Assert.True(renders <= elapsed.TotalMilliseconds / MetricsListener.RenderMaxAge.TotalMilliseconds + 2, $"{renders} renderings for {Scrapes} scrapes in {elapsed.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task A_scrape_that_hangs_up_while_waiting_gives_its_turn_back()
+    {
+        var limits = new MetricsServerLimits { MaxScrapesPerSecond = 10 };
+        await using var listener = new MetricsListener(new ListenAddress("127.0.0.1", 0), Prometheus.Metrics.NewCustomRegistry(), limits: limits);
+        await listener.StartAsync();
+        var request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray();
+        for (var i = 0; i < 50; i++) // five seconds of turns, were they kept
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, listener.Port);
+            await client.GetStream().WriteAsync(request);
+        }
+        await Task.Delay(200); // the hang-ups are seen
+
+        var started = Stopwatch.StartNew();
+        var response = await _http.GetAsync(new Uri($"http://127.0.0.1:{listener.Port}/metrics"));
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK && started.Elapsed < Prompt, $"{response.StatusCode} in {started.Elapsed.TotalMilliseconds:0} ms after 50 scrapers hung up");
+    }
+
+    [Fact]
+    public async Task Scrapes_beyond_the_waiting_room_are_answered_503_at_once()
+    {
+        var limits = new MetricsServerLimits { MaxScrapesPerSecond = 10, MaxWaitingScrapes = 5 };
+        await using var listener = new MetricsListener(new ListenAddress("127.0.0.1", 0), Prometheus.Metrics.NewCustomRegistry(), limits: limits);
+        await listener.StartAsync();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => http.GetAsync(new Uri($"http://127.0.0.1:{listener.Port}/metrics"))));
+
+        var busy = answers.Where(a => a.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+        Assert.NotEmpty(busy);
+        Assert.All(busy, a => Assert.Equal("1", a.Headers.RetryAfter!.ToString()));
+        Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, a.StatusCode.ToString()));
     }
 
     [Fact]

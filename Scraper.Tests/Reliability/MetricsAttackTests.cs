@@ -22,7 +22,7 @@ namespace Scraper.Tests.Reliability;
 public sealed class MetricsAttackTests(ITestOutputHelper output) : FakeExchangeTest
 {
     private static readonly bool Long = Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_SOAK") == "1";
-    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(Long ? 30 : 8);
+    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(Long ? 30 : 7);
     private static readonly TimeSpan ProbeEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
     private const double MinPace = 0.85;

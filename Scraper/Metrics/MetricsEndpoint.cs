@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 using Prometheus;
@@ -7,15 +8,17 @@ namespace Scraper.Metrics;
 /// <summary>
 /// The two paths: <c>/metrics</c> (the registry, as OpenMetrics when the scraper prefers it, gzipped
 /// when it accepts gzip) and <c>/healthz</c>, which renders nothing and so never waits for
-/// /metrics. Every other path is 404; every method but GET and HEAD is 405.
+/// /metrics. Every other path is 404; every method but GET and HEAD is 405. /metrics responses
+/// take turns from <paramref name="turns"/>; a scrape that hangs up while waiting leaves the queue.
 /// </summary>
-internal sealed class MetricsEndpoint(MetricsRenderCache renders, ConnectionGate connections)
+internal sealed class MetricsEndpoint(MetricsRenderCache renders, ConnectionGate connections, RateLimiter turns)
 {
     private const string TextContentType = "text/plain; version=0.0.4; charset=utf-8";
     private const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     private static readonly byte[] Ok = "ok\n"u8.ToArray();
     private static readonly byte[] NotFound = "not found: only /metrics and /healthz\n"u8.ToArray();
     private static readonly byte[] OnlyGet = "only GET and HEAD\n"u8.ToArray();
+    private static readonly byte[] Busy = "too many scrapes waiting; retry\n"u8.ToArray();
 
     /// <summary>Answers one request.</summary>
     public async Task HandleAsync(HttpContext context)
@@ -51,6 +54,13 @@ internal sealed class MetricsEndpoint(MetricsRenderCache renders, ConnectionGate
         if (path == "/healthz")
         {
             await WriteAsync(context, StatusCodes.Status200OK, "text/plain", Ok);
+            return;
+        }
+        using var turn = await turns.AcquireAsync(1, context.RequestAborted);
+        if (!turn.IsAcquired)
+        {
+            response.Headers.RetryAfter = "1";
+            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "text/plain", Busy);
             return;
         }
         var openMetrics = PrefersOpenMetrics(request.Headers.Accept);

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -19,8 +20,9 @@ namespace Scraper.Metrics;
 /// <para>
 /// The daemon's job is collecting prices, not serving scrapes: the registry is rendered at most
 /// once per <see cref="RenderMaxAge"/> and format, by one scrape for all that arrive meanwhile,
-/// so a crowd of scrapers costs the collector a few renderings a second. Serving a rendering is
-/// a copy, so scrapes are not queued behind each other, and /healthz renders nothing.
+/// so a crowd of scrapers costs the collector a few renderings a second; responses start at most
+/// <see cref="MetricsServerLimits.MaxScrapesPerSecond"/> a second, and a scrape that hangs up
+/// while waiting gives its turn back. /healthz renders nothing and never waits.
 /// </para>
 /// </summary>
 public sealed class MetricsListener : IAsyncDisposable
@@ -34,6 +36,7 @@ public sealed class MetricsListener : IAsyncDisposable
     private readonly MetricsRenderCache _renders;
     private readonly ConnectionGate _gate;
     private readonly ServerLogging _logging;
+    private readonly TokenBucketRateLimiter _turns;
     private WebApplication? _app;
 
     /// <summary>Prepares the server; nothing is bound until <see cref="StartAsync"/>.</summary>
@@ -44,6 +47,18 @@ public sealed class MetricsListener : IAsyncDisposable
         _renders = new MetricsRenderCache(registry, time ?? TimeProvider.System);
         _gate = new ConnectionGate(_limits.MaxConnections);
         _logging = new ServerLogging(loggers ?? NullLoggerFactory.Instance);
+        // Ten refills a second keep the turns even; a bucket of a tenth of a second's worth lets
+        // a few scrapers that arrive together start at once.
+        var perRefill = Math.Max(1, _limits.MaxScrapesPerSecond / 10);
+        _turns = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perRefill,
+            TokensPerPeriod = perRefill,
+            ReplenishmentPeriod = TimeSpan.FromSeconds((double)perRefill / _limits.MaxScrapesPerSecond),
+            QueueLimit = _limits.MaxWaitingScrapes,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            AutoReplenishment = true,
+        });
     }
 
     /// <summary>The port actually bound (useful with port 0).</summary>
@@ -80,7 +95,7 @@ public sealed class MetricsListener : IAsyncDisposable
             });
         });
         var app = builder.Build();
-        app.Run(new MetricsEndpoint(_renders, _gate).HandleAsync);
+        app.Run(new MetricsEndpoint(_renders, _gate, _turns).HandleAsync);
         try
         {
             await app.StartAsync(cancellationToken);
@@ -133,5 +148,6 @@ public sealed class MetricsListener : IAsyncDisposable
             await app.DisposeAsync();
         }
         _renders.Dispose();
+        await _turns.DisposeAsync();
     }
 }

@@ -16,6 +16,16 @@ public sealed record MetricsServerLimits
     /// <summary>How long a connection may wait for its next request; longer than a 60 s scrape interval.</summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(65);
 
+    /// <summary>
+    /// /metrics responses started per second at most (a Prometheus scrapes once every 15 s), so a
+    /// crowd of scrapers cannot take the collector's CPU. A scrape over the rate waits its turn,
+    /// and gives it back if it hangs up; /healthz never waits.
+    /// </summary>
+    public int MaxScrapesPerSecond { get; init; } = 100;
+
+    /// <summary>Scrapes that may wait for a turn; more are answered 503 at once.</summary>
+    public int MaxWaitingScrapes { get; init; } = 500;
+
     /// <summary>Request line plus headers; a Prometheus request head is under 1 KiB.</summary>
     public int MaxRequestHeadBytes { get; init; } = 8 * 1024;
 
