@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Scraper.Domain;
-using Scraper.Exchange;
 using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Scraper.Storage.Postgres;

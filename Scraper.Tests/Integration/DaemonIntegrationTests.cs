@@ -1,6 +1,5 @@
 using System.Globalization;
 using Scraper.Domain;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Scraper.Domain;
-using Scraper.Exchange;
 using Scraper.Pipeline;
 using Scraper.Storage;
 using Scraper.Storage.Postgres;

@@ -3,7 +3,6 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text;
 using Scraper.Metrics;
 
 namespace Scraper.Tests.Metrics;

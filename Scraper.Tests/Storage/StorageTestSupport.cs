@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using Scraper.Domain;
-using Scraper.Storage;
 
 namespace Scraper.Tests.Storage;
 

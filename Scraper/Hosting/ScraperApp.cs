@@ -5,7 +5,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Scraper.Metrics;
 using Scraper.Storage;
-using Scraper.Storage.Sqlite;
 
 namespace Scraper.Hosting;
 

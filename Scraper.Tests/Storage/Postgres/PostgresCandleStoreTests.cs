@@ -1,6 +1,5 @@
 using System.Globalization;
 using Scraper.Domain;
-using Scraper.Exchange;
 using Scraper.Storage;
 using Scraper.Tests.TestKit;
 using static Scraper.Tests.Storage.TestCandles;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Npgsql;
 using NpgsqlTypes;
 using Scraper.Domain;
-using Scraper.Exchange;
 
 namespace Scraper.Storage.Postgres;
 
