@@ -45,10 +45,10 @@ public sealed partial class CandleFetchPipeline(
             var isRetry = attempts++ > 0;
             return limiter.Acquire()
                 .Do(_ => (isRetry ? metrics.RequestRetry : metrics.RequestNew).WithLabels(limiter.Name).Inc())
-                .SelectMany(sentAt => Observable
+                .SelectMany(lease => Observable
                     .FromAsync(ct => client.GetCandlesAsync(window.Query, ct))
-                    .Select(response => (sentAt, response)))
-                .Do(x => Observe(window, x.sentAt, x.response))
+                    .Select(response => (lease, response)))
+                .Do(x => Observe(window, x.lease, x.response))
                 .Select(x => x.response.Outcome switch
                 {
                     // An empty page may be a window without trades, or an exchange hiccup: a
@@ -88,9 +88,9 @@ public sealed partial class CandleFetchPipeline(
         return Observable.Return(new WindowResult(window, response, attempts));
     }
 
-    private void Observe(CandleWindow window, DateTimeOffset sentAt, ExchangeResponse<IReadOnlyList<Candle>> response)
+    private void Observe(CandleWindow window, RateLimitLease lease, ExchangeResponse<IReadOnlyList<Candle>> response)
     {
-        ResponseObserver.Record(metrics, limiter, failures, sentAt, response,
+        ResponseObserver.Record(metrics, limiter, failures, lease, response,
             $"{window.Series.Market} unit {window.Series.Unit.Name} window {window.Range}", clock);
     }
 
