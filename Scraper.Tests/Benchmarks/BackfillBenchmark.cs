@@ -4,6 +4,7 @@ using System.Text;
 using Scraper.Exchange;
 using Scraper.Pipeline;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 using Xunit.Abstractions;

@@ -2,6 +2,7 @@ using System.Globalization;
 using Scraper.Exchange;
 using Scraper.Hosting;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Storage;
 using AppContext = Scraper.Hosting.AppContext;

@@ -3,6 +3,7 @@ using Scraper.Exchange;
 using Scraper.Hosting;
 using Scraper.Pipeline;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Storage;
 using AppContext = Scraper.Hosting.AppContext;

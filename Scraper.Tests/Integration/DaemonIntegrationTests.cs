@@ -1,6 +1,7 @@
 using System.Globalization;
 using Scraper.Exchange;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 
 namespace Scraper.Tests.Integration;

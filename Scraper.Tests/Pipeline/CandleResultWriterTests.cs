@@ -3,6 +3,7 @@ using Scraper.Exchange;
 using Scraper.Metrics;
 using Scraper.Pipeline;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Scraper.Tests.Storage;
 
 namespace Scraper.Tests.Pipeline;

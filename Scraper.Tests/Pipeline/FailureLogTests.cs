@@ -41,7 +41,7 @@ public class FailureLogTests
         log.Success("candles");
 
         Assert.Equal(2, logger.Lines.Count);
-        Assert.Contains("recovered from http_503 (49 further failures", logger.Lines[1].Message, StringComparison.Ordinal);
+        Assert.Contains("recovered from http_503: 50 in all over 4.9 s", logger.Lines[1].Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -60,6 +60,10 @@ public class FailureLogTests
         // The opening line plus one summary every 30 s.
         Assert.Equal(3, logger.Lines.Count);
         Assert.Contains("continues: 30 more since the last line", logger.Lines[1].Message, StringComparison.Ordinal);
+
+        // The closing line counts every one, not only those since the last summary.
+        log.CloseAll();
+        Assert.Equal("ticker: timeout: 70 in all over 69.0 s (not over at the stop)", logger.Lines[3].Message);
     }
 
     [Fact]
@@ -77,5 +81,25 @@ public class FailureLogTests
         Assert.StartsWith("candles: http_503: a ", logger.Lines[0].Message, StringComparison.Ordinal);
         Assert.StartsWith("candles: timeout: b ", logger.Lines[1].Message, StringComparison.Ordinal);
         Assert.StartsWith("ticker: http_503: c ", logger.Lines[2].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_burst_still_going_at_the_stop_is_summed_up_with_its_count()
+    {
+        var logger = new ListLogger();
+        var time = new ManualTime();
+        var log = new FailureLog(logger, time);
+        for (var i = 0; i < 5; i++)
+        {
+            log.Failure("candles", "connection", LogLevel.Warning, "refused");
+            time.Now += TimeSpan.FromSeconds(1);
+        }
+
+        log.Failure("ticker", "http_503", LogLevel.Warning, "once"); // a burst of one: its line said it all
+        log.CloseAll();
+        log.CloseAll(); // nothing left to close
+
+        Assert.Equal(3, logger.Lines.Count);
+        Assert.Equal("candles: connection: 5 in all over 4.0 s (not over at the stop)", logger.Lines[2].Message);
     }
 }

@@ -5,6 +5,7 @@ using System.Web;
 using Scraper.Exchange;
 using Scraper.Pipeline;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 
@@ -54,13 +55,24 @@ public sealed class CrashAndStopTests : FakeExchangeTest
         var port = ScraperProcess.FreePort();
         var kills = 0;
         var followingKills = 0;
+        var backfillKills = 0;
         for (var i = 0; i < 20; i++)
         {
             using var victim = DaemonHarness.Start(Exchange, Db, port, "KRW-BTC,BTC-ETH", since, ["--units", "1,5"]);
             await victim.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
-            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(50, 1500)));
-            var m = await DaemonHarness.ScrapeAsync(port);
-            if (DaemonHarness.Sample(m, "scraper_following{market=\"KRW-BTC\",unit=\"1\"}") == 1) followingKills++;
+            string m;
+            if (i % 4 == 3)
+            {
+                // Every fourth kill waits for the metrics to show follow mode, whatever the machine's speed.
+                m = await DaemonHarness.WaitForMetricsAsync(victim, port, Following, TimeSpan.FromSeconds(60), "reach follow mode");
+            }
+            else
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(random.Next(50, 1500)));
+                m = await DaemonHarness.ScrapeAsync(port);
+            }
+            if (Following(m)) followingKills++;
+            else backfillKills++;
             victim.KillHard();
             kills++;
         }
@@ -81,7 +93,9 @@ public sealed class CrashAndStopTests : FakeExchangeTest
         Assert.True(uninterrupted.ExitCode == 0, uninterrupted.Stderr);
 
         Assert.Equal(20, kills);
-        Assert.True(followingKills >= 3, $"only {followingKills} kills hit follow mode");
+        Assert.True(followingKills >= 5, $"only {followingKills} kills hit follow mode");
+        // The first pass needs at least 36 windows at 10 requests/s, so a kill within 1.5 s of start hits it.
+        Assert.True(backfillKills >= 1, "no kill hit the backfill");
         var end = DateTimeOffset.UtcNow;
         using var killed = SqliteCandleStore.Open(Db, TimeProvider.System, readOnly: true);
         using var reference = SqliteCandleStore.Open(clean, TimeProvider.System, readOnly: true);
@@ -97,6 +111,34 @@ public sealed class CrashAndStopTests : FakeExchangeTest
                 DaemonIntegrationTests.AssertStoredExactly(Exchange, Db, series, from, upTo);
             }
         }
+    }
+
+    private static bool Following(string metrics) =>
+        new[] { "KRW-BTC", "BTC-ETH" }.All(market => new[] { "1", "5" }.All(unit =>
+            DaemonHarness.Sample(metrics, $"scraper_following{{market=\"{market}\",unit=\"{unit}\"}}") == 1));
+
+    [Fact]
+    public async Task SIGTERM_during_a_5xx_storm_exits_at_once_without_claiming_abandoned_responses()
+    {
+        // Candles answer 503 at once: nothing is in flight, every window waits out a growing back-off.
+        Exchange.Options.FaultInjector = r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) ? FakeFault.Http503 : null;
+        var port = ScraperProcess.FreePort();
+        using var daemon = DaemonHarness.Start(Exchange, Db, port, "KRW-BTC", "2d");
+        await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
+        // Five retries per window: each now waits out a back-off of 8 s, longer than the 5 s grace.
+        await DaemonHarness.WaitForMetricsAsync(daemon, port, m =>
+        {
+            var first = DaemonHarness.Sample(m, "upbit_quotation_request_new_total{group=\"candles\"}") ?? 0;
+            var retries = DaemonHarness.Sample(m, "upbit_quotation_request_retry_total{group=\"candles\"}") ?? 0;
+            return first >= 15 && retries >= 5 * first;
+        }, TimeSpan.FromSeconds(60), "retry every window five times");
+
+        var sw = Stopwatch.StartNew();
+        var code = await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(15));
+
+        Assert.Equal(0, code);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2.5), $"stop took {sw.Elapsed}:\n{daemon.Stderr}");
+        Assert.DoesNotContain("abandoned", daemon.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

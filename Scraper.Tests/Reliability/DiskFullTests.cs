@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Scraper.Exchange;
 using Scraper.Pipeline;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 using Xunit.Abstractions;

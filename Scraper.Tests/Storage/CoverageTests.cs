@@ -55,6 +55,56 @@ public class CoverageTests
     }
 
     [Fact]
+    public void Absorb_without_stored_ranges_is_the_added_range()
+    {
+        Assert.Equal(Range(10, 20), Coverage.Absorb(Range(10, 20), []));
+    }
+
+    [Fact]
+    public void Absorb_takes_in_ranges_that_overlap_or_touch_on_either_side()
+    {
+        Assert.Equal(Range(0, 30), Coverage.Absorb(Range(10, 20), [Range(0, 10), Range(20, 30)]));
+        Assert.Equal(Range(5, 25), Coverage.Absorb(Range(10, 20), [Range(5, 12), Range(18, 25)]));
+    }
+
+    [Fact]
+    public void Absorb_into_a_containing_range_is_that_range()
+    {
+        Assert.Equal(Range(0, 100), Coverage.Absorb(Range(20, 30), [Range(0, 100)]));
+    }
+
+    [Fact]
+    public void Absorb_swallows_contained_ranges()
+    {
+        Assert.Equal(Range(-10, 200), Coverage.Absorb(Range(-10, 200), [Range(0, 100), Range(110, 120), Range(130, 140)]));
+    }
+
+    [Fact]
+    public void Absorb_ignores_ranges_apart_from_the_added_one()
+    {
+        Assert.Equal(Range(10, 20), Coverage.Absorb(Range(10, 20), [Range(0, 9), Range(21, 30)]));
+    }
+
+    [Fact]
+    public void Absorb_keeps_sub_second_bounds_exact()
+    {
+        var end = At(10).AddTicks(1_234_567);
+
+        Assert.Equal(Range(0, 20), Coverage.Absorb(new TimeRange(end, At(20)), [new TimeRange(At(0), end)]));
+        Assert.Equal(new TimeRange(At(0), end), Coverage.Absorb(new TimeRange(At(0), At(5)), [new TimeRange(At(5), end)]));
+    }
+
+    [Fact]
+    public void Touches_is_true_for_overlapping_and_adjacent_ranges_only()
+    {
+        Assert.True(Coverage.Touches(Range(0, 10), Range(10, 20)));
+        Assert.True(Coverage.Touches(Range(10, 20), Range(0, 10)));
+        Assert.True(Coverage.Touches(Range(0, 10), Range(5, 6)));
+        Assert.False(Coverage.Touches(Range(0, 10), Range(11, 20)));
+        Assert.False(Coverage.Touches(Range(11, 20), Range(0, 10)));
+    }
+
+    [Fact]
     public void Gaps_without_coverage_is_the_whole_wanted_range()
     {
         Assert.Equal([Range(0, 60)], Coverage.Gaps([], Range(0, 60)));

@@ -67,6 +67,36 @@ internal static class TestCandles
         Enumerable.Range(from, count).Select(i => Minute(At(i), price + i)).ToList();
 
     public static TimeRange Range(int fromMinute, int toMinute) => new(At(fromMinute), At(toMinute));
+
+    public static readonly SeriesKey BtcDay = new("KRW-BTC", CandleUnit.Day);
+
+    /// <summary>A price with 8 decimals, one with a trailing zero, and a volume of 20 significant digits.</summary>
+    public static Candle ExactDecimals => Minute(At(0)) with
+    {
+        OpeningPrice = 0.03412345m,
+        TradePrice = 96123000.0m,
+        AccTradeVolume = 12345678901.234567890m, // 20 significant digits, trailing zero kept
+    };
+
+    /// <summary>A day candle with every day-only field.</summary>
+    public static Candle FirstDay => new("KRW-BTC", CandleUnit.Day, T0, "2025-06-24T09:00:00", 1m, 2m, 0.5m, 1.5m, 1, 10m, 20m, 1.25m, 0.25m, 0.2m);
+
+    /// <summary>The next day, with two day-only fields absent.</summary>
+    public static Candle SecondDay => FirstDay with { StartUtc = T0.AddDays(1), StartKst = "2025-06-25T09:00:00", ChangePrice = null, ChangeRate = null };
+
+    /// <summary>The minute at 5 as first seen while it was still forming.</summary>
+    public static Candle Forming => Minute(At(5), 100m) with { TradePrice = 100m, AccTradeVolume = 1m, Timestamp = 1 };
+
+    /// <summary>The same minute with its final values.</summary>
+    public static Candle Closed => Forming with { TradePrice = 105m, HighPrice = 110m, AccTradeVolume = 7.5m, Timestamp = 2 };
+
+    /// <summary>Minutes 10 to 209; the 151st violates a NOT NULL column, so a store fails after 150 upserts.</summary>
+    public static List<Candle> FailingAfter150Candles()
+    {
+        var response = Minutes(10, 200);
+        response[150] = response[150] with { StartKst = null! };
+        return response;
+    }
 }
 
 internal static class RawDb

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Scraper.Metrics;
 using Scraper.Pipeline;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 using Spectre.Console;
 
 namespace Scraper.Hosting;

@@ -59,7 +59,7 @@ public sealed class CommandLineInterface
         ("SecretKey", "Upbit secret key (prefer --secret-key-file or systemd credentials).", "KEY"),
         ("AccessKeyFile", "File holding the access key.", "FILE"),
         ("SecretKeyFile", "File holding the secret key.", "FILE"),
-        ("LogLevel", "Trace, Debug, Information, Warning, Error (default Information).", "LEVEL"),
+        ("LogLevel", "Trace, Debug, Information, Warning, Error or Critical (default Information).", "LEVEL"),
     ];
 
     /// <summary>Builds the command tree.</summary>

@@ -12,19 +12,24 @@ public static partial class Durations
     /// <summary>"500ms", "1s", "5m", "12h", "30d", "2w", or a TimeSpan such as "00:00:01".</summary>
     public static bool TryParseDuration(string text, out TimeSpan duration)
     {
+        duration = TimeSpan.Zero;
         var match = Relative().Match(text);
         if (match.Success)
         {
             var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-            duration = match.Groups[2].Value.ToLowerInvariant() switch
+            var unit = match.Groups[2].Value.ToLowerInvariant() switch
             {
-                "ms" => TimeSpan.FromMilliseconds(value),
-                "s" => TimeSpan.FromSeconds(value),
-                "m" => TimeSpan.FromMinutes(value),
-                "h" => TimeSpan.FromHours(value),
-                "d" => TimeSpan.FromDays(value),
-                _ => TimeSpan.FromDays(7 * value),
+                "ms" => TimeSpan.FromMilliseconds(1),
+                "s" => TimeSpan.FromSeconds(1),
+                "m" => TimeSpan.FromMinutes(1),
+                "h" => TimeSpan.FromHours(1),
+                "d" => TimeSpan.FromDays(1),
+                _ => TimeSpan.FromDays(7),
             };
+            // Compared as doubles first: TimeSpan's own arithmetic throws on overflow.
+            var ticks = Math.Round(value * unit.Ticks);
+            if (double.IsNaN(ticks) || ticks >= TimeSpan.MaxValue.Ticks) return false;
+            duration = TimeSpan.FromTicks((long)ticks);
             return true;
         }
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration) && duration >= TimeSpan.Zero;
@@ -36,8 +41,10 @@ public static partial class Durations
     /// </summary>
     public static bool TryParseInstant(string text, DateTimeOffset now, out DateTimeOffset instant)
     {
-        if (Relative().IsMatch(text) && TryParseDuration(text, out var age))
+        instant = default;
+        if (Relative().IsMatch(text))
         {
+            if (!TryParseDuration(text, out var age) || age > now - DateTimeOffset.MinValue) return false;
             instant = now - age;
             return true;
         }

@@ -1,5 +1,7 @@
 using Scraper.Exchange;
+using Scraper.Hosting.Export;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 
 namespace Scraper.Hosting;
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Scraper.Metrics;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 
 namespace Scraper.Hosting;
 
@@ -44,15 +45,19 @@ public static partial class ScraperApp
         }
         catch (ConfigException e)
         {
-            await app.Error.WriteLineAsync($"{ErrorPrefix(app)}bitcoin-price-scraper: {e.Message}");
+            await app.Error.WriteLineAsync($"{ErrorPrefix(app)}bitcoin-price-scraper: {OneLine(e.Message)}");
             return ExitCodes.Config;
         }
         catch (StoreException e)
         {
-            await app.Error.WriteLineAsync($"{ErrorPrefix(app)}bitcoin-price-scraper: {e.Message}");
+            await app.Error.WriteLineAsync($"{ErrorPrefix(app)}bitcoin-price-scraper: {OneLine(e.Message)}");
             return ExitCodes.Database;
         }
     }
+
+    /// <summary>A fatal error is one line whatever a value in it holds (line breaks are escaped).</summary>
+    private static string OneLine(string message) =>
+        message.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
     /// <summary>Under systemd the fatal line carries &lt;3&gt; so that journalctl -p err shows it.</summary>
     private static string ErrorPrefix(AppContext app) => Logging.UnderSystemd(app.Environment) ? "<3>" : "";

@@ -22,6 +22,7 @@ public sealed class ScraperComponents : IDisposable
 
     private readonly UpbitClient _client;
     private readonly List<IDisposable> _running = [];
+    private readonly FailureLog _failures;
 
     /// <summary>Wires everything; starts nothing.</summary>
     public ScraperComponents(ScraperSettings settings, ICandleStore store, ScraperMetrics metrics, ILoggerFactory loggers, TimeProvider time, IScheduler scheduler)
@@ -43,11 +44,12 @@ public sealed class ScraperComponents : IDisposable
         CandleLimiter = new RateLimitGroup("candles", limits, scheduler, block);
         TickerLimiter = new RateLimitGroup("ticker", limits, scheduler, block);
         AccountsLimiter = new RateLimitGroup("accounts", limits, scheduler, block);
-        var failures = new FailureLog(loggers.CreateLogger("Scraper.Exchange"), time);
+        var failures = _failures = new FailureLog(loggers.CreateLogger("Scraper.Exchange"), time);
         var limiterLog = loggers.CreateLogger("Scraper.RateLimiter");
         foreach (var limiter in Limiters)
         {
-            _running.Add(limiter.Pauses.Subscribe(p => RateLimitLog.Paused(limiterLog, p)));
+            _running.Add(limiter.Pauses.Subscribe(p => RateLimitLog.Paused(limiterLog, p),
+                onError: e => _failures.Failure(limiter.Name, "limiter_failed", LogLevel.Critical, $"pause notifications ended: {e.GetType().Name}: {e.Message}")));
         }
         Metrics.Registry.AddBeforeCollectCallback(PublishLimiterState);
 
@@ -125,6 +127,7 @@ public sealed class ScraperComponents : IDisposable
     public void Dispose()
     {
         foreach (var d in _running) d.Dispose();
+        _failures.CloseAll(); // bursts still going at the stop are summed up, not lost
         foreach (var limiter in Limiters) limiter.Dispose();
         _client.Dispose();
     }

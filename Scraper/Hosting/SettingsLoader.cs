@@ -29,6 +29,19 @@ public static partial class SettingsLoader
 
     private static readonly HashSet<string> SecretKeys = new(StringComparer.OrdinalIgnoreCase) { "AccessKey", "SecretKey" };
 
+    /// <summary>
+    /// The accepted log levels, by name only. None is refused: a daemon that logs nothing would
+    /// also hide its one Critical line (the database failing); Critical is the quietest level.
+    /// </summary>
+    private static readonly Microsoft.Extensions.Logging.LogLevel[] LogLevels =
+    [
+        Microsoft.Extensions.Logging.LogLevel.Trace, Microsoft.Extensions.Logging.LogLevel.Debug, Microsoft.Extensions.Logging.LogLevel.Information,
+        Microsoft.Extensions.Logging.LogLevel.Warning, Microsoft.Extensions.Logging.LogLevel.Error, Microsoft.Extensions.Logging.LogLevel.Critical,
+    ];
+
+    /// <summary>No history is asked for before this: older instants are typing errors, and would plan millions of windows.</summary>
+    public static readonly DateTimeOffset EarliestSince = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     [GeneratedRegex("^[A-Z0-9]{2,10}-[A-Z0-9]{1,20}$", RegexOptions.CultureInvariant)]
     private static partial Regex MarketPattern();
 
@@ -55,7 +68,7 @@ public static partial class SettingsLoader
         var builder = new ConfigurationBuilder();
         if (configFile is not null)
         {
-            if (!File.Exists(configFile)) throw new ConfigException($"invalid --config '{configFile}': file not found (expected a JSON config file)");
+            if (!File.Exists(configFile)) throw new ConfigException($"invalid --config '{Printable(configFile)}': file not found (expected a JSON config file)");
             var json = new JsonConfigurationSource { Path = Path.GetFullPath(configFile), Optional = false, ReloadOnChange = false };
             json.ResolveFileProvider();
             builder.Add(json);
@@ -74,7 +87,7 @@ public static partial class SettingsLoader
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or System.Text.Json.JsonException)
         {
-            throw new ConfigException($"invalid --config '{configFile}': not valid JSON ({FirstLine(e.Message)}); expected an object of option names, e.g. {{\"Markets\": \"KRW-BTC\"}}");
+            throw new ConfigException($"invalid --config '{Printable(configFile ?? "")}': not valid JSON ({FirstLine(e.Message)}); expected an object of option names, e.g. {{\"Markets\": \"KRW-BTC\"}}");
         }
 
         var sources = new SourceNames(config, configFile, env.Keys);
@@ -82,15 +95,16 @@ public static partial class SettingsLoader
         if (configFile is not null) RejectReadableSecrets(config, configFile);
         var reader = new Reader(config, sources);
 
+        var marketsText = reader.String("Markets", "KRW-BTC");
         var markets = reader.List("Markets", "KRW-BTC")
             .Select(m => m.Trim().ToUpperInvariant())
             .ToList();
         foreach (var market in markets)
         {
             if (!MarketPattern().IsMatch(market))
-                throw reader.Error("Markets", string.Join(',', markets), $"expected markets like KRW-BTC,BTC-ETH (QUOTE-BASE, letters and digits); '{market}' is not one");
+                throw reader.Error("Markets", reader.Raw("Markets", marketsText), $"expected markets like KRW-BTC,BTC-ETH (QUOTE-BASE, letters and digits); '{Printable(market)}' is not one");
         }
-        if (markets.Count == 0) throw reader.Error("Markets", "", "expected at least one market, e.g. KRW-BTC");
+        if (markets.Count == 0) throw reader.Error("Markets", reader.Raw("Markets", marketsText), "expected at least one market, e.g. KRW-BTC");
 
         var units = new List<CandleUnit>();
         foreach (var text in reader.List("Units", "1"))
@@ -101,18 +115,19 @@ public static partial class SettingsLoader
         }
 
         var sinceText = reader.String("Since", "30d");
-        if (!Durations.TryParseInstant(sinceText, now, out var since))
-            throw reader.Error("Since", sinceText, "expected an ISO date or date-time (2025-01-31, 2025-01-31T12:00:00Z) or an age such as 30d, 12h");
+        if (!Durations.TryParseInstant(sinceText, now, out var since) || since < EarliestSince)
+            throw reader.Error("Since", sinceText, $"expected an ISO date or date-time (2025-01-31, 2025-01-31T12:00:00Z) or an age such as 30d, 12h, not before {EarliestSince:yyyy-MM-dd}");
         DateTimeOffset? until = null;
+        var untilText = "";
         if (reader.Has("Until"))
         {
-            var untilText = reader.String("Until", "");
-            if (!Durations.TryParseInstant(untilText, now, out var u))
-                throw reader.Error("Until", untilText, "expected an ISO date or date-time or an age such as 1d");
+            untilText = reader.String("Until", "");
+            if (!Durations.TryParseInstant(untilText, now, out var u) || u < EarliestSince)
+                throw reader.Error("Until", untilText, $"expected an ISO date or date-time or an age such as 1d, not before {EarliestSince:yyyy-MM-dd}");
             until = u;
         }
         if (since >= (until ?? now))
-            throw reader.Error("Since", sinceText, $"expected a time before {(until is null ? "now" : "--until")} ({(until ?? now).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ})");
+            throw reader.Error("Since", sinceText, $"expected a time before {(until is null ? "now" : $"{reader.Source("Until")} '{Printable(untilText)}'")} ({(until ?? now).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ})");
 
         var urlText = reader.String("UpbitUrl", "https://api.upbit.com");
         if (!Uri.TryCreate(urlText, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(url.Query))
@@ -129,12 +144,14 @@ public static partial class SettingsLoader
         var timeout = reader.Duration("RequestTimeout", "10s", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5));
 
         var logLevelText = reader.String("LogLevel", "Information");
-        if (!Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(logLevelText, ignoreCase: true, out var logLevel) || !Enum.IsDefined(logLevel))
-            throw reader.Error("LogLevel", logLevelText, "expected Trace, Debug, Information, Warning, Error or Critical");
+        var logLevel = LogLevels.FirstOrDefault(l => l.ToString().Equals(logLevelText.Trim(), StringComparison.OrdinalIgnoreCase), Microsoft.Extensions.Logging.LogLevel.None);
+        if (logLevel == Microsoft.Extensions.Logging.LogLevel.None)
+            throw reader.Error("LogLevel", logLevelText, $"expected {string.Join(", ", LogLevels[..^1])} or {LogLevels[^1]}");
 
         var dbPath = reader.String("Db", environment.TryGetValue("STATE_DIRECTORY", out var state) && state.Length > 0
             ? Path.Combine(state.Split(':')[0], "candles.db")
             : Path.Combine("data", "candles.db"));
+        var dbFullPath = reader.FullPath("Db", dbPath);
         if (needsWritableDb) EnsureWritable(dbPath, reader);
 
         return new ScraperSettings
@@ -144,7 +161,7 @@ public static partial class SettingsLoader
             Units = units,
             Since = since,
             Until = until,
-            DbPath = Path.GetFullPath(dbPath),
+            DbPath = dbFullPath,
             Listen = listen,
             Rate = rate,
             TickerInterval = tickerInterval,
@@ -159,8 +176,8 @@ public static partial class SettingsLoader
         var access = SecretValue(reader, "AccessKey", "AccessKeyFile");
         var secret = SecretValue(reader, "SecretKey", "SecretKeyFile");
         if (access is null && secret is null) return null;
-        if (access is null) throw reader.Error("AccessKey", "(missing)", "expected an access key too, since a secret key is configured");
-        if (secret is null) throw reader.Error("SecretKey", "(missing)", "expected a secret key too, since an access key is configured");
+        if (access is null) throw reader.Error("AccessKey", "(missing)", $"expected an access key too, since {reader.Source(reader.Has("SecretKeyFile") ? "SecretKeyFile" : "SecretKey")} is configured");
+        if (secret is null) throw reader.Error("SecretKey", "(missing)", $"expected a secret key too, since {reader.Source(reader.Has("AccessKeyFile") ? "AccessKeyFile" : "AccessKey")} is configured");
         return new UpbitCredentials(access, secret);
     }
 
@@ -169,6 +186,7 @@ public static partial class SettingsLoader
         if (reader.Has(fileKey))
         {
             var file = reader.String(fileKey, "");
+            reader.FullPath(fileKey, file);
             string text;
             try
             {
@@ -253,6 +271,19 @@ public static partial class SettingsLoader
             throw new ConfigException($"invalid --config '{configFile}': it holds an API key but every user can read it (mode {Convert.ToString((int)mode, 8)}); expected mode 0600 or 0640 (chmod o-r), or keys in --secret-key-file / systemd credentials");
     }
 
+    /// <summary>
+    /// A value as it can be shown on one line of a terminal or the journal: control and
+    /// direction-changing characters escaped, and cut after 200 characters.
+    /// </summary>
+    internal static string Printable(string value)
+    {
+        var shown = value.Length > 200 ? value[..200] : value;
+        var escaped = string.Concat(shown.Select(c => char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069'
+            ? $"\\u{(int)c:x4}"
+            : c.ToString()));
+        return value.Length > 200 ? $"{escaped}… ({value.Length} characters)" : escaped;
+    }
+
     internal static string FirstLine(string message)
     {
         var line = message.Split('\n')[0].Trim();
@@ -309,9 +340,34 @@ public static partial class SettingsLoader
             return value;
         }
 
+        /// <summary>The raw text of a key, as given (a list in a JSON file is joined with commas).</summary>
+        public string Raw(string key, string fallback)
+        {
+            var children = config.GetSection(key).GetChildren().Select(c => c.Value).OfType<string>().ToList();
+            return children.Count > 0 ? string.Join(',', children) : String(key, fallback);
+        }
+
+        /// <summary>Where the key's value came from: --flag, SCRAPER_KEY, or the config file's key.</summary>
+        public string Source(string key) => sources.Describe(key);
+
+        /// <summary>The absolute path of a path option, or a one-line error for a value no file can have.</summary>
+        public string FullPath(string key, string path)
+        {
+            if (path.Trim().Length == 0) throw Error(key, path, "expected a file path");
+            if (path.Contains('\0', StringComparison.Ordinal)) throw Error(key, path, "expected a file path (a path cannot hold a NUL character)");
+            try
+            {
+                return Path.GetFullPath(path);
+            }
+            catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+            {
+                throw Error(key, path, $"expected a file path ({FirstLine(e.Message)})");
+            }
+        }
+
         public ConfigException Error(string key, string value, string expected)
         {
-            var shown = SecretKeys.Contains(key) ? "(value hidden)" : $"'{value}'";
+            var shown = SecretKeys.Contains(key) ? "(value hidden)" : $"'{Printable(value)}'";
             return new ConfigException($"invalid {sources.Describe(key)} {shown}: {expected}");
         }
 

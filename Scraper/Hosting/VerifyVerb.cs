@@ -1,4 +1,5 @@
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
 
 namespace Scraper.Hosting;
 

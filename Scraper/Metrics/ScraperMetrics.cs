@@ -65,9 +65,18 @@ public sealed class ScraperMetrics
             ResponseSuccess.WithLabels(group);
             RateLimited.WithLabels(group);
             Banned.WithLabels(group);
+            foreach (var reason in KnownFailureReasons) ResponseFailed.WithLabels(group, reason);
         }
         StoreFailures.Inc(0);
     }
+
+    /// <summary>
+    /// Failure reasons created at 0 for every group, so a dashboard shows 0 rather than no data
+    /// before the first failure: the client's fixed reasons and the usual 5xx. Other codes
+    /// (http_404, …) appear when they first happen.
+    /// </summary>
+    public static readonly IReadOnlyList<string> KnownFailureReasons =
+        ["timeout", "connection", "malformed_body", "body_too_large", "rate_limited", "banned", "http_500", "http_502", "http_503", "http_504"];
 
     /// <summary>Creates the per-series children at their zero values, so every series shows from the start.</summary>
     public void InitSeries(string market, string unit)

@@ -27,7 +27,7 @@ public sealed partial class CandleCollector(
     IScheduler scheduler,
     ILogger<CandleCollector> logger)
 {
-    /// <summary>How long in-flight responses may take to arrive and be stored after a stop.</summary>
+    /// <summary>How long in-flight responses may take to arrive and be stored after a stop (back-off timers do not wait for it: a stop ends them).</summary>
     public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
 
     /// <summary>How long after a candle closes the follow pass asks for it.</summary>
@@ -90,10 +90,14 @@ public sealed partial class CandleCollector(
         {
             progress.Publish();
             if (logProgress) progress.Log(logger);
-        });
+        }, onError: e => LogProgressFailed(logger, e.GetType().Name, e.Message));
 
         var stopped = false;
-        using (stop.Register(limiter.Stop))
+        using (stop.Register(() =>
+        {
+            limiter.Stop();
+            pipeline.Stop();
+        }))
         {
             try
             {
@@ -108,7 +112,9 @@ public sealed partial class CandleCollector(
                 }
                 catch (TimeoutException)
                 {
-                    LogGraceExpired(logger, ShutdownGrace.TotalSeconds);
+                    var inFlight = pipeline.InFlight;
+                    if (inFlight > 0) LogGraceExpired(logger, inFlight, ShutdownGrace.TotalSeconds);
+                    else LogPassNotEnded(logger, ShutdownGrace.TotalSeconds);
                 }
             }
         }
@@ -179,6 +185,12 @@ public sealed partial class CandleCollector(
     [LoggerMessage(Level = LogLevel.Information, Message = "following {Count} series: each closed candle is fetched shortly after it closes")]
     private static partial void LogFollowing(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "stop: responses still in flight after {Seconds} s were abandoned; their windows stay gaps and are fetched after the restart")]
-    private static partial void LogGraceExpired(ILogger logger, double seconds);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stop: {Count} requests still in flight after {Seconds} s were abandoned; their windows stay gaps and are fetched after the restart")]
+    private static partial void LogGraceExpired(ILogger logger, int count, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stop: the pass had not ended {Seconds} s after the stop although no request was in flight; its remaining windows stay gaps and are fetched after the restart")]
+    private static partial void LogPassNotEnded(ILogger logger, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "backfill progress reporting stopped: {Type}: {Message}; the pass goes on")]
+    private static partial void LogProgressFailed(ILogger logger, string type, string message);
 }

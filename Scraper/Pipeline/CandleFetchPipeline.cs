@@ -1,5 +1,7 @@
+using System.Reactive;
 using System.Reactive.Concurrency;
 using System.Reactive.Linq;
+using System.Reactive.Subjects;
 using Microsoft.Extensions.Logging;
 using Scraper.Exchange;
 using Scraper.Metrics;
@@ -23,6 +25,23 @@ public sealed partial class CandleFetchPipeline(
     ILogger<CandleFetchPipeline> logger,
     ClockSkewMonitor? clock = null)
 {
+    // Replays the stop to back-off timers that start after it.
+    private readonly AsyncSubject<Unit> _stopping = new();
+    private int _inFlight;
+
+    /// <summary>Requests sent and not yet answered.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>
+    /// Stops retrying: a window waiting out a back-off ends at once without a result (it stays a
+    /// gap). Responses in flight still arrive. Together with the limiter's Stop nothing new is sent.
+    /// </summary>
+    public void Stop()
+    {
+        _stopping.OnNext(Unit.Default);
+        _stopping.OnCompleted();
+    }
+
     /// <summary>
     /// Fetches every window; one result per window that was attempted (none for windows still
     /// waiting when the limiter is stopped). At most <paramref name="maxInFlight"/> windows are
@@ -45,8 +64,12 @@ public sealed partial class CandleFetchPipeline(
             var isRetry = attempts++ > 0;
             return limiter.Acquire()
                 .Do(_ => (isRetry ? metrics.RequestRetry : metrics.RequestNew).WithLabels(limiter.Name).Inc())
-                .SelectMany(lease => Observable
-                    .FromAsync(ct => client.GetCandlesAsync(window.Query, ct))
+                .SelectMany(lease => Observable.Defer(() =>
+                    {
+                        Interlocked.Increment(ref _inFlight);
+                        return Observable.FromAsync(ct => client.GetCandlesAsync(window.Query, ct))
+                            .Finally(() => Interlocked.Decrement(ref _inFlight));
+                    })
                     .Select(response => (lease, response)))
                 .Do(x => Observe(window, x.lease, x.response))
                 .Select(x => x.response.Outcome switch
@@ -66,7 +89,7 @@ public sealed partial class CandleFetchPipeline(
                 if (error is EmptyPageException)
                 {
                     emptyRechecked = true;
-                    return Observable.Timer(retryPolicy.InitialBackoff, scheduler);
+                    return BackOff(retryPolicy.InitialBackoff);
                 }
                 if (error is not RetryableExchangeException retryable) return Observable.Throw<long>(error);
                 // 429 and 418 wait inside the limiter (it pauses the group); only the other
@@ -74,17 +97,28 @@ public sealed partial class CandleFetchPipeline(
                 if (retryable.Response.Outcome is ExchangeOutcome.RateLimited or ExchangeOutcome.Banned)
                     return Observable.Return(0L);
                 if (++transientFailures >= retryPolicy.MaxAttempts) return Observable.Throw<long>(error);
-                return Observable.Timer(retryPolicy.BackoffFor(transientFailures - 1), scheduler);
+                return BackOff(retryPolicy.BackoffFor(transientFailures - 1));
             }))
             .Select(response => new WindowResult(window, response, attempts))
             .Catch((RetryableExchangeException e) => Skip(window, e.Response, attempts, "gave up after retries"))
-            .Catch((PermanentExchangeException e) => Skip(window, e.Response, attempts, "refused by the exchange"));
+            .Catch((PermanentExchangeException e) => Skip(window, e.Response, attempts, "refused by the exchange"))
+            .Catch((StoppedException _) => Observable.Empty<WindowResult>());
     }
+
+    /// <summary>A back-off that a stop ends at once, with <see cref="StoppedException"/>.</summary>
+    private IObservable<long> BackOff(TimeSpan delay) =>
+        Observable.Amb(
+            Observable.Timer(delay, scheduler),
+            _stopping.SelectMany(_ => Observable.Throw<long>(new StoppedException())));
 
     private IObservable<WindowResult> Skip(CandleWindow window, ExchangeResponse<IReadOnlyList<Candle>> response, int attempts, string why)
     {
         metrics.WindowsSkipped.WithLabels(window.Series.Market, window.Series.Unit.Name).Inc();
-        LogSkipped(logger, window.Series.Market, window.Series.Unit.Name, window.Range.ToString(), why, attempts, response.FailureReason ?? "", response.Detail ?? "");
+        // Skips come in bursts (an unreachable exchange skips every window): one line when a burst
+        // starts, a count while it goes on and when it ends; each one singly at Debug.
+        var detail = $"{window.Series.Market} unit {window.Series.Unit.Name} window {window.Range} after {attempts} attempts, last {response.FailureReason}: {response.Detail}";
+        LogSkipped(logger, why, detail);
+        failures.Failure(limiter.Name, $"windows skipped ({why})", LogLevel.Warning, detail + "; each stays a gap and is tried again on the next pass");
         return Observable.Return(new WindowResult(window, response, attempts));
     }
 
@@ -94,6 +128,8 @@ public sealed partial class CandleFetchPipeline(
             $"{window.Series.Market} unit {window.Series.Unit.Name} window {window.Range}", clock);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "skipped {Market} unit {Unit} window {Window}: {Why} ({Attempts} attempts, last {Reason}: {Detail}); it stays a gap and is tried again on the next pass")]
-    private static partial void LogSkipped(ILogger logger, string market, string unit, string window, string why, int attempts, string reason, string detail);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "window skipped ({Why}): {Detail}")]
+    private static partial void LogSkipped(ILogger logger, string why, string detail);
+
+    private sealed class StoppedException() : Exception("stopped");
 }

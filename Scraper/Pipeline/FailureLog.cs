@@ -7,7 +7,8 @@ namespace Scraper.Pipeline;
 /// spell is logged, the rest are counted, and the count is logged every <see cref="SummaryEvery"/>
 /// while the burst goes on and once when it is over — at the first success after
 /// <see cref="QuietAfter"/> without that failure (requests run concurrently, so one success of
-/// another request does not mean the fault has passed). Metrics still count every single one.
+/// another request does not mean the fault has passed), or at the stop. The closing line gives the
+/// total. Metrics still count every single one.
 /// </summary>
 public sealed partial class FailureLog(ILogger logger, TimeProvider time)
 {
@@ -30,12 +31,13 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
             var now = time.GetUtcNow();
             if (!_bursts.TryGetValue((group, reason), out var burst))
             {
-                _bursts[(group, reason)] = new Burst { Since = now, LastSummary = now, LastFailure = now };
+                _bursts[(group, reason)] = new Burst { Since = now, LastSummary = now, LastFailure = now, Total = 1 };
                 open = true;
             }
             else
             {
                 burst.Suppressed++;
+                burst.Total++;
                 burst.LastFailure = now;
                 if (now - burst.LastSummary >= SummaryEvery)
                 {
@@ -52,19 +54,35 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
     /// <summary>Records a success of the group: closes its bursts that have been quiet long enough, with a summary line.</summary>
     public void Success(string group)
     {
-        List<(string Reason, int Count, TimeSpan Lasted)>? closed = null;
+        List<(string Reason, long Total, TimeSpan Lasted)>? closed = null;
         lock (_gate)
         {
             if (_bursts.Count == 0) return;
             var now = time.GetUtcNow();
             foreach (var (key, burst) in _bursts.Where(kv => kv.Key.Group == group && now - kv.Value.LastFailure >= QuietAfter).ToList())
             {
-                (closed ??= []).Add((key.Reason, burst.Suppressed, burst.LastFailure - burst.Since));
+                (closed ??= []).Add((key.Reason, burst.Total, burst.LastFailure - burst.Since));
                 _bursts.Remove(key);
             }
         }
         if (closed is null) return;
-        foreach (var (reason, count, lasted) in closed) LogRecovered(logger, group, reason, count, lasted.TotalSeconds);
+        foreach (var (reason, total, lasted) in closed) LogRecovered(logger, group, reason, total, lasted.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Closes every open burst with its total, at a stop: what was counted and not logged is summed
+    /// up, not lost. A burst of one failure needs no second line.
+    /// </summary>
+    public void CloseAll()
+    {
+        List<(string Group, string Reason, long Total, TimeSpan Lasted)> closed;
+        lock (_gate)
+        {
+            closed = _bursts.Where(kv => kv.Value.Total > 1)
+                .Select(kv => (kv.Key.Group, kv.Key.Reason, kv.Value.Total, kv.Value.LastFailure - kv.Value.Since)).ToList();
+            _bursts.Clear();
+        }
+        foreach (var (group, reason, total, lasted) in closed) LogOpenAtStop(logger, group, reason, total, lasted.TotalSeconds);
     }
 
     private sealed class Burst
@@ -73,6 +91,7 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
         public DateTimeOffset LastSummary;
         public DateTimeOffset LastFailure;
         public int Suppressed;
+        public long Total;
     }
 
     [LoggerMessage(Message = "{Group}: {Reason}: {Detail} (further failures of this kind are counted, not logged, until it recovers)")]
@@ -81,6 +100,9 @@ public sealed partial class FailureLog(ILogger logger, TimeProvider time)
     [LoggerMessage(Message = "{Group}: {Reason} continues: {Count} since the last line; latest: {Detail}")]
     private static partial void LogBurstOngoing(ILogger logger, LogLevel level, string group, string reason, string count, string detail);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Group}: recovered from {Reason} ({Count} further failures over {Seconds:0.0} s)")]
-    private static partial void LogRecovered(ILogger logger, string group, string reason, int count, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Group}: recovered from {Reason}: {Total} in all over {Seconds:0.0} s")]
+    private static partial void LogRecovered(ILogger logger, string group, string reason, long total, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Group}: {Reason}: {Total} in all over {Seconds:0.0} s (not over at the stop)")]
+    private static partial void LogOpenAtStop(ILogger logger, string group, string reason, long total, double seconds);
 }

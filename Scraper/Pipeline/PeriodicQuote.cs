@@ -1,5 +1,6 @@
 using System.Reactive.Concurrency;
 using System.Reactive.Linq;
+using Microsoft.Extensions.Logging;
 using Scraper.Exchange;
 using Scraper.Metrics;
 
@@ -29,7 +30,24 @@ public sealed class PeriodicQuote<T>(
         Observable.Interval(period, scheduler).StartWith(-1)
             .Where(_ => Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
             .SelectMany(_ => FetchOnce().Finally(() => Volatile.Write(ref _busy, 0)))
-            .Subscribe(apply);
+            .Subscribe(Apply, onError: e => failures.Failure(limiter.Name, "polling_stopped", LogLevel.Critical,
+                $"{what} polling stopped: {e.GetType().Name}: {e.Message}; the rest of the daemon goes on"));
+
+    /// <summary>A value that cannot be applied is logged and counted; the next tick tries again.</summary>
+    private void Apply(T value)
+    {
+        try
+        {
+            apply(value);
+        }
+#pragma warning disable CA1031 // whatever the callback throws must not end the polling, let alone the process
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            metrics.ResponseFailed.WithLabels(limiter.Name, "apply_failed").Inc();
+            failures.Failure(limiter.Name, "apply_failed", LogLevel.Error, $"{what}: {e.GetType().Name}: {e.Message}");
+        }
+    }
 
     private IObservable<T> FetchOnce() =>
         limiter.Acquire()

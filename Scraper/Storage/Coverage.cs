@@ -27,6 +27,28 @@ public static class Coverage
         return merged;
     }
 
+    /// <summary>True when the two ranges overlap or touch ([a, b) and [b, c)): together they are one contiguous run.</summary>
+    public static bool Touches(TimeRange a, TimeRange b) => a.Start <= b.End && a.End >= b.Start;
+
+    /// <summary>
+    /// The one range a store keeps in place of <paramref name="added"/> and every stored range that
+    /// <see cref="Touches"/> it; stored ranges apart from it are ignored. Stored ranges are merged, so
+    /// those it touches are all it reaches: a store replaces exactly them with the result.
+    /// </summary>
+    public static TimeRange Absorb(TimeRange added, IEnumerable<TimeRange> stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        var start = added.Start;
+        var end = added.End;
+        foreach (var range in stored)
+        {
+            if (!Touches(range, added)) continue;
+            if (range.Start < start) start = range.Start;
+            if (range.End > end) end = range.End;
+        }
+        return new TimeRange(start, end);
+    }
+
     /// <summary>The parts of <paramref name="wanted"/> that no range of <paramref name="covered"/> holds, oldest first.</summary>
     public static IReadOnlyList<TimeRange> Gaps(IReadOnlyList<TimeRange> covered, TimeRange wanted)
     {

@@ -12,6 +12,8 @@ public readonly record struct SeriesKey(string Market, CandleUnit Unit)
 /// <summary>
 /// The durable candle store. Coverage (which time ranges were fetched completely) is kept beside
 /// the candles and written in the same transaction, so a restart knows exactly what is missing.
+/// Every implementation passes the contract tests (Scraper.Tests/Storage/CandleStoreContractTests.cs)
+/// and shares <see cref="Coverage"/>, <see cref="StoredText"/> and <see cref="SchemaMigrator"/>.
 /// </summary>
 public interface ICandleStore : IDisposable
 {

@@ -1,9 +1,9 @@
 namespace Scraper.Storage;
 
 /// <summary>
-/// The database cannot be used: it is not an SQLite file, is corrupted, belongs to another
-/// application, has a newer schema than this build knows, or cannot be opened or written.
-/// The message is one line that names the file and what is wrong; the host maps it to exit code 74.
+/// The store cannot be used: its database is not one (e.g. not an SQLite file), is corrupted, belongs
+/// to another application, has a newer schema than this build knows, or cannot be opened or written.
+/// The message is one line that names the store and what is wrong; the host maps it to exit code 74.
 /// </summary>
 public sealed class StoreException : Exception
 {

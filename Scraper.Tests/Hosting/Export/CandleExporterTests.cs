@@ -1,9 +1,12 @@
 using System.Text.Json;
 using Scraper.Exchange;
+using Scraper.Hosting.Export;
 using Scraper.Storage;
+using Scraper.Storage.Sqlite;
+using Scraper.Tests.Storage;
 using static Scraper.Tests.Storage.TestCandles;
 
-namespace Scraper.Tests.Storage;
+namespace Scraper.Tests.Hosting.Export;
 
 public class CandleExporterTests
 {

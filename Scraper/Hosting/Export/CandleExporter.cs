@@ -4,8 +4,9 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Scraper.Exchange;
+using Scraper.Storage;
 
-namespace Scraper.Storage;
+namespace Scraper.Hosting.Export;
 
 /// <summary>
 /// Writes candles as CSV or JSON Lines. Candles are written one at a time as they are read, so
@@ -14,26 +15,35 @@ namespace Scraper.Storage;
 /// </summary>
 public static class CandleExporter
 {
-    /// <summary>The CSV header: the candle columns of the database, in table order.</summary>
-    public static IReadOnlyList<string> CsvColumns { get; } =
+    // The CSV columns: the candle columns of the database, in table order, each with its text. Absent
+    // day-only values are empty fields.
+    private static readonly (string Name, Func<Candle, string?> Text)[] Csv =
     [
-        "market", "unit", "candle_date_time_utc", "candle_date_time_kst", "opening_price", "high_price", "low_price",
-        "trade_price", "timestamp", "candle_acc_trade_price", "candle_acc_trade_volume", "prev_closing_price",
-        "change_price", "change_rate",
+        ("market", c => c.Market),
+        ("unit", c => c.Unit.Name),
+        ("candle_date_time_utc", c => StoredText.Instant(c.StartUtc)),
+        ("candle_date_time_kst", c => c.StartKst),
+        ("opening_price", c => StoredText.Decimal(c.OpeningPrice)),
+        ("high_price", c => StoredText.Decimal(c.HighPrice)),
+        ("low_price", c => StoredText.Decimal(c.LowPrice)),
+        ("trade_price", c => StoredText.Decimal(c.TradePrice)),
+        ("timestamp", c => c.Timestamp.ToString(CultureInfo.InvariantCulture)),
+        ("candle_acc_trade_price", c => StoredText.Decimal(c.AccTradePrice)),
+        ("candle_acc_trade_volume", c => StoredText.Decimal(c.AccTradeVolume)),
+        ("prev_closing_price", c => OrEmpty(c.PrevClosingPrice)),
+        ("change_price", c => OrEmpty(c.ChangePrice)),
+        ("change_rate", c => OrEmpty(c.ChangeRate)),
     ];
+
+    /// <summary>The CSV header: the candle columns of the database, in table order.</summary>
+    public static IReadOnlyList<string> CsvColumns { get; } = Csv.Select(column => column.Name).ToArray();
 
     // Relaxed escaping: the output is a data file, not HTML, so '+' in "+09:00" stays readable.
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Streams the candles of <paramref name="series"/> with start in [from, to) to <paramref name="writer"/>; returns how many were written.</summary>
-    public static long Export(
-        ICandleStore store,
-        SeriesKey series,
-        ExportFormat format,
-        TextWriter writer,
-        DateTimeOffset? from = null,
-        DateTimeOffset? to = null,
-        CancellationToken cancellationToken = default)
+    public static long Export(ICandleStore store, SeriesKey series, ExportFormat format, TextWriter writer,
+        DateTimeOffset? from = null, DateTimeOffset? to = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         var candles = store.ReadCandles(series, from, to);
@@ -56,33 +66,11 @@ public static class CandleExporter
         foreach (var candle in candles)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            WriteCsvField(writer, candle.Market);
-            writer.Write(',');
-            WriteCsvField(writer, candle.Unit.Name);
-            writer.Write(',');
-            WriteCsvField(writer, InstantText.From(candle.StartUtc));
-            writer.Write(',');
-            WriteCsvField(writer, candle.StartKst);
-            writer.Write(',');
-            writer.Write(Text(candle.OpeningPrice));
-            writer.Write(',');
-            writer.Write(Text(candle.HighPrice));
-            writer.Write(',');
-            writer.Write(Text(candle.LowPrice));
-            writer.Write(',');
-            writer.Write(Text(candle.TradePrice));
-            writer.Write(',');
-            writer.Write(candle.Timestamp.ToString(CultureInfo.InvariantCulture));
-            writer.Write(',');
-            writer.Write(Text(candle.AccTradePrice));
-            writer.Write(',');
-            writer.Write(Text(candle.AccTradeVolume));
-            writer.Write(',');
-            writer.Write(Text(candle.PrevClosingPrice));
-            writer.Write(',');
-            writer.Write(Text(candle.ChangePrice));
-            writer.Write(',');
-            writer.Write(Text(candle.ChangeRate));
+            for (var i = 0; i < Csv.Length; i++)
+            {
+                if (i > 0) writer.Write(',');
+                WriteCsvField(writer, Csv[i].Text(candle));
+            }
             writer.Write("\r\n");
             count++;
         }
@@ -123,7 +111,7 @@ public static class CandleExporter
     {
         json.WriteStartObject();
         json.WriteString("market", candle.Market);
-        json.WriteString("candle_date_time_utc", InstantText.From(candle.StartUtc));
+        json.WriteString("candle_date_time_utc", StoredText.Instant(candle.StartUtc));
         json.WriteString("candle_date_time_kst", candle.StartKst);
         WriteExactNumber(json, "opening_price", candle.OpeningPrice);
         WriteExactNumber(json, "high_price", candle.HighPrice);
@@ -151,7 +139,7 @@ public static class CandleExporter
     {
         json.WritePropertyName(name);
         if (value is { } number)
-            json.WriteRawValue(Text(number), skipInputValidation: true);
+            json.WriteRawValue(StoredText.Decimal(number), skipInputValidation: true);
         else
             json.WriteNullValue();
     }
@@ -169,7 +157,5 @@ public static class CandleExporter
         writer.Write('"');
     }
 
-    private static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static string Text(decimal? value) => value is { } v ? Text(v) : "";
+    private static string? OrEmpty(decimal? value) => value is { } v ? StoredText.Decimal(v) : null;
 }

@@ -1,4 +1,4 @@
-namespace Scraper.Storage;
+namespace Scraper.Hosting.Export;
 
 /// <summary>The file formats <see cref="CandleExporter"/> writes.</summary>
 public enum ExportFormat

@@ -1,7 +1,7 @@
-namespace Scraper.Storage;
+namespace Scraper.Storage.Sqlite;
 
-/// <summary>The store's schema: its migration steps and the marks that tell our files from others.</summary>
-internal static class StoreSchema
+/// <summary>The SQLite store's schema: its migration steps and the marks that tell our files from others.</summary>
+internal static class SqliteSchema
 {
     /// <summary>
     /// Written into the SQLite header (PRAGMA application_id) by the first migration, so a file with a

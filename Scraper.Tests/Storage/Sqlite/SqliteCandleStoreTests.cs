@@ -1,0 +1,118 @@
+using Scraper.Storage;
+using Scraper.Storage.Sqlite;
+using static Scraper.Tests.Storage.TestCandles;
+
+namespace Scraper.Tests.Storage.Sqlite;
+
+/// <summary>
+/// What only the SQLite store does: the rows and text forms in its file. Its behaviour through
+/// the store contract is in <see cref="SqliteCandleStoreContractTests"/>.
+/// </summary>
+public sealed class SqliteCandleStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly ManualTimeProvider _time = new(new DateTimeOffset(2025, 6, 24, 12, 0, 0, TimeSpan.Zero));
+    private readonly string _path;
+    private readonly SqliteCandleStore _store;
+
+    public SqliteCandleStoreTests()
+    {
+        _path = _dir.File("candles.db");
+        _store = SqliteCandleStore.Open(_path, _time);
+    }
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        _dir.Dispose();
+    }
+
+    private const string AllCandles = "SELECT * FROM candles ORDER BY market, unit, candle_date_time_utc";
+
+    [Fact]
+    public void SaveResponse_stores_the_exchange_text_forms()
+    {
+        _store.SaveResponse(BtcMinute, [Minute(At(0))], null);
+
+        Assert.Equal(
+            ["KRW-BTC|1|2025-06-24T00:00:00|2025-06-24T09:00:00|96000000|96001000|95999000|96000500|1750723259000|123456789.12345|1.28612736|NULL|NULL|NULL|2025-06-24T12:00:00.000Z"],
+            RawDb.Rows(_path, AllCandles));
+    }
+
+    [Fact]
+    public void Decimals_are_stored_as_exact_text_that_still_casts_to_real()
+    {
+        _store.SaveResponse(BtcMinute, [ExactDecimals], null);
+
+        Assert.Equal(
+            ["text|0.03412345|text|96123000.0|text|12345678901.234567890"],
+            RawDb.Rows(_path, "SELECT typeof(opening_price), opening_price, typeof(trade_price), trade_price, typeof(candle_acc_trade_volume), candle_acc_trade_volume FROM candles"));
+        Assert.Equal(96123000.0, RawDb.Scalar(_path, "SELECT CAST(trade_price AS REAL) FROM candles"));
+        Assert.Equal(0.03412345, RawDb.Scalar(_path, "SELECT CAST(opening_price AS REAL) FROM candles"));
+    }
+
+    [Fact]
+    public void Day_candles_store_absent_fields_as_null()
+    {
+        _store.SaveResponse(BtcDay, [FirstDay, SecondDay], new TimeRange(T0, T0.AddDays(2)));
+
+        Assert.Equal(["day|1.25|0.25|0.2", "day|1.25|NULL|NULL"], RawDb.Rows(_path, "SELECT unit, prev_closing_price, change_price, change_rate FROM candles ORDER BY candle_date_time_utc"));
+    }
+
+    [Fact]
+    public void SaveResponse_twice_with_the_same_response_leaves_the_same_rows()
+    {
+        var response = Minutes(0, 200);
+        _store.SaveResponse(BtcMinute, response, Range(0, 200));
+        var rowsAfterFirst = RawDb.Rows(_path, AllCandles);
+        var coverageAfterFirst = RawDb.Rows(_path, "SELECT * FROM coverage");
+
+        _store.SaveResponse(BtcMinute, response, Range(0, 200));
+
+        Assert.Equal(200, rowsAfterFirst.Count);
+        Assert.Equal(rowsAfterFirst, RawDb.Rows(_path, AllCandles));
+        Assert.Equal(coverageAfterFirst, RawDb.Rows(_path, "SELECT * FROM coverage"));
+    }
+
+    [Fact]
+    public void SaveResponse_of_a_closed_candle_records_when_it_was_fetched()
+    {
+        _store.SaveResponse(BtcMinute, [Forming], null);
+        _time.Now = _time.Now.AddMinutes(1);
+
+        _store.SaveResponse(BtcMinute, [Closed], Range(5, 6));
+
+        Assert.Equal(["2025-06-24T12:01:00.000Z"], RawDb.Rows(_path, "SELECT fetched_at FROM candles"));
+    }
+
+    [Fact]
+    public void SaveResponse_merging_adjacent_coverage_keeps_one_row()
+    {
+        _store.SaveResponse(BtcMinute, [], Range(0, 10));
+        _store.SaveResponse(BtcMinute, [], Range(20, 30));
+
+        _store.SaveResponse(BtcMinute, [], Range(10, 20));
+
+        Assert.Equal(1L, RawDb.Scalar(_path, "SELECT count(*) FROM coverage"));
+    }
+
+    [Fact]
+    public void SaveResponse_failing_mid_way_names_the_constraint_and_leaves_the_rows_alone()
+    {
+        _store.SaveResponse(BtcMinute, Minutes(0, 10), Range(0, 10));
+        var candlesBefore = RawDb.Rows(_path, AllCandles);
+
+        var error = Assert.Throws<StoreException>(() => _store.SaveResponse(BtcMinute, FailingAfter150Candles(), Range(10, 210)));
+
+        Assert.Contains("NOT NULL", error.Message, StringComparison.Ordinal);
+        Assert.Equal(candlesBefore, RawDb.Rows(_path, AllCandles));
+    }
+
+    [Fact]
+    public void IntegrityCheck_of_a_healthy_store_is_ok()
+    {
+        _store.SaveResponse(BtcMinute, Minutes(0, 300), Range(0, 300));
+
+        Assert.Equal("ok", _store.IntegrityCheck());
+    }
+}
