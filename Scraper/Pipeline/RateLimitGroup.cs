@@ -44,6 +44,7 @@ public sealed class RateLimitGroup : IDisposable
     private readonly IpBlock _block;
     private readonly RoundTripStats _roundTrips = new();
     private readonly Subject<RateLimitPause> _pauses = new();
+    private readonly Subject<RateLimitSlice> _slices = new();
     private readonly object _pausesGate = new(); // answers arrive on many threads; Rx observers take one notification at a time
     private readonly IStopwatch _clock;
     private readonly DateTimeOffset _origin;
@@ -87,6 +88,9 @@ public sealed class RateLimitGroup : IDisposable
 
     /// <summary>Every pause (sec=0 surprise, 429, 418), as it starts; one notification at a time.</summary>
     public IObservable<RateLimitPause> Pauses => _pauses.AsObservable();
+
+    /// <summary>Every slice of permits as it leaves, before its attempts are told; one notification at a time.</summary>
+    public IObservable<RateLimitSlice> Slices => _slices.AsObservable();
 
     /// <summary>The window currently enforced: the exchange's window plus the margin.</summary>
     public TimeSpan CurrentWindow
@@ -207,6 +211,8 @@ public sealed class RateLimitGroup : IDisposable
             _disposed = true;
             _pauses.OnCompleted();
             _pauses.Dispose();
+            _slices.OnCompleted();
+            _slices.Dispose();
         }
     }
 
@@ -221,6 +227,14 @@ public sealed class RateLimitGroup : IDisposable
         lock (_pausesGate)
         {
             if (!_disposed) _pauses.OnNext(pause);
+        }
+    }
+
+    private void Publish(RateLimitSlice slice)
+    {
+        lock (_pausesGate)
+        {
+            if (!_disposed) _slices.OnNext(slice);
         }
     }
 
@@ -262,6 +276,7 @@ public sealed class RateLimitGroup : IDisposable
             // The next slice opens when enough places have come free (an answer may make that sooner).
             if (_waiters.Count > 0) ScheduleDispatchLocked(_warm ? NextFreeLocked(now) : now + _options.MaxInFlightHold);
         }
+        if (granted.Count > 0) Publish(new RateLimitSlice(Name, granted[0].Lease.GrantedAt, granted.Count, granted[0].Lease.IsProbe));
         foreach (var (observer, lease) in granted)
         {
             observer.OnNext(lease);

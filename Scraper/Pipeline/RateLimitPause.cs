@@ -13,3 +13,9 @@ public enum PauseReason
 
 /// <summary>A pause of one group, for logs and metrics; <paramref name="Until"/> is wall time (the scheduler's clock).</summary>
 public sealed record RateLimitPause(string Group, PauseReason Reason, DateTimeOffset Until, TimeSpan Margin);
+
+/// <summary>
+/// One slice of permits as it left the group: when (on the group's monotonic clock), how many, and
+/// whether it was the one probe after an IP block.
+/// </summary>
+public sealed record RateLimitSlice(string Group, DateTimeOffset At, int Permits, bool Probe);
