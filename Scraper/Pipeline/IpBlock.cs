@@ -44,12 +44,6 @@ public sealed class IpBlock
         get { lock (_gate) return _blocked; }
     }
 
-    /// <summary>The block a new permit is granted under.</summary>
-    internal long Epoch
-    {
-        get { lock (_gate) return _epoch; }
-    }
-
     /// <summary>Calls <paramref name="wake"/> (outside any lock of the block) whenever the IP reopens or a probe is given up.</summary>
     internal void OnChange(Action wake)
     {
@@ -59,13 +53,15 @@ public sealed class IpBlock
     /// <summary>
     /// Whether a group may grant now: <see cref="Admission.Open"/>; <see cref="Admission.Probe"/>,
     /// the one permit that tests whether the block is over; or <see cref="Admission.Closed"/>, with
-    /// how long at most until asking again is worth it.
+    /// how long at most until asking again is worth it. <paramref name="epoch"/> is the block the
+    /// permit is granted under.
     /// </summary>
-    internal Admission Admit(out TimeSpan retryIn)
+    internal Admission Admit(out TimeSpan retryIn, out long epoch)
     {
         lock (_gate)
         {
             retryIn = TimeSpan.Zero;
+            epoch = _epoch;
             if (!_blocked) return Admission.Open;
             var now = _clock.Elapsed;
             if (now < _until)

@@ -258,8 +258,7 @@ public sealed class RateLimitGroup : IDisposable
             var permits = _warm ? _pace.Permits : 1;
             if (_waiters.First is not null && _slots.Count < permits)
             {
-                var epoch = _block.Epoch;
-                switch (_block.Admit(out var retryIn))
+                switch (_block.Admit(out var retryIn, out var epoch))
                 {
                     case Admission.Closed:
                         ScheduleDispatchLocked(now + retryIn);
