@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Pipeline;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;

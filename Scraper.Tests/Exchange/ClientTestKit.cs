@@ -1,4 +1,5 @@
 using System.Globalization;
+using Scraper.Domain;
 using Scraper.Exchange;
 
 namespace Scraper.Tests.Exchange;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Scraper.Domain;
 using Scraper.Exchange;
 using static Scraper.Tests.Exchange.ClientTestKit;
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Scraper.Domain;
 using Scraper.Exchange;
 using static Scraper.Tests.Exchange.ClientTestKit;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Hosting;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Storage;

@@ -1,8 +1,7 @@
 using System.Globalization;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Hosting;
 using Scraper.Pipeline;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Storage;

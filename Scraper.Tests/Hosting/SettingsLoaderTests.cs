@@ -1,3 +1,4 @@
+using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Hosting;
 

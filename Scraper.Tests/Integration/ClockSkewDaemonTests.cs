@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Pipeline;
-using Scraper.Storage;
 using Scraper.Tests.FakeExchange;
 
 namespace Scraper.Tests.Integration;

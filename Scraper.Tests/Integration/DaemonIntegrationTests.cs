@@ -1,5 +1,5 @@
 using System.Globalization;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;

@@ -137,6 +137,26 @@ public sealed partial class SystemdUnitTests
     }
 
     [Fact]
+    public void Unit_GivesEnoughDescriptorsForThousandsOfConnections()
+    {
+        // One value sets soft and hard: the daemon cannot raise the soft limit itself (setrlimit
+        // is in @resources, filtered out), so the soft limit must be the large one.
+        var value = Assert.Single(Directives("LimitNOFILE"));
+
+        Assert.DoesNotContain(":", value, StringComparison.Ordinal);
+        Assert.True(int.Parse(value, CultureInfo.InvariantCulture) >= 16384, value);
+    }
+
+    [Fact]
+    public void Unit_StartsAfterTheClockIsSynchronized()
+    {
+        var after = Directives("After").SelectMany(v => v.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+        Assert.Contains("time-sync.target", after);
+        Assert.Contains("network-online.target", after);
+    }
+
+    [Fact]
     public void Unit_LimitsStarts()
     {
         Assert.Single(Directives("StartLimitIntervalSec"));

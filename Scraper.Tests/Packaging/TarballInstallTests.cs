@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Pipeline;
-using Scraper.Storage;
 using Scraper.Tests.Integration;
 
 namespace Scraper.Tests.Packaging;

@@ -1,7 +1,7 @@
+using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Metrics;
 using Scraper.Pipeline;
-using Scraper.Storage;
 
 namespace Scraper.Tests.Pipeline;
 

@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Reactive.Linq;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Reactive.Testing;
+using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Metrics;
 using Scraper.Pipeline;
-using Scraper.Storage;
 
 namespace Scraper.Tests.Pipeline;
 

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Metrics;
 using Scraper.Pipeline;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.Storage;
 

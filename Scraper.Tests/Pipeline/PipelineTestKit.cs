@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Reactive.Testing;
+using Scraper.Domain;
 using Scraper.Exchange;
 
 namespace Scraper.Tests.Pipeline;

@@ -1,8 +1,8 @@
 using Microsoft.Reactive.Testing;
+using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Metrics;
 using Scraper.Pipeline;
-using Scraper.Storage;
 
 namespace Scraper.Tests.Pipeline;
 

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.Reactive.Testing;
+using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Metrics;
 using Scraper.Pipeline;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 
 namespace Scraper.Tests.Pipeline;

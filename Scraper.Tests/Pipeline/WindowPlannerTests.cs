@@ -1,6 +1,5 @@
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Pipeline;
-using Scraper.Storage;
 
 namespace Scraper.Tests.Pipeline;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Web;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Pipeline;
 using Scraper.Storage;
 using Scraper.Storage.Sqlite;

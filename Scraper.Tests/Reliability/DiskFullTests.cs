@@ -1,7 +1,5 @@
-using System.Diagnostics;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Pipeline;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;

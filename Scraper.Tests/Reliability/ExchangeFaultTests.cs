@@ -1,7 +1,6 @@
 using System.Globalization;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Pipeline;
-using Scraper.Storage;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Scraper.Exchange;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 

@@ -1,4 +1,4 @@
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Storage;
 using static Scraper.Tests.Storage.TestCandles;
 

@@ -1,3 +1,4 @@
+using Scraper.Domain;
 using Scraper.Storage;
 using static Scraper.Tests.Storage.TestCandles;
 

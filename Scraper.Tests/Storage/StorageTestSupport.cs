@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Storage;
 
 namespace Scraper.Tests.Storage;

@@ -1,7 +1,6 @@
-namespace Scraper.Exchange;
+using Scraper.Domain;
 
-/// <summary>One candle page request: candles of <see cref="Unit"/> starting strictly before <see cref="To"/>.</summary>
-public sealed record CandleQuery(string Market, CandleUnit Unit, DateTimeOffset To, int Count);
+namespace Scraper.Exchange;
 
 /// <summary>
 /// The Upbit REST API. Each call is exactly one HTTP request (no hidden retries: the pipeline

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using RestSharp;
+using Scraper.Domain;
 
 namespace Scraper.Exchange;
 

@@ -2,7 +2,6 @@ using System.Reactive.Concurrency;
 using Microsoft.Extensions.Logging;
 using Scraper.Metrics;
 using Scraper.Pipeline;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Spectre.Console;
 

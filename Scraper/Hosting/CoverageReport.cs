@@ -1,3 +1,4 @@
+using Scraper.Domain;
 using Scraper.Pipeline;
 using Scraper.Storage;
 

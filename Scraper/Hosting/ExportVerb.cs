@@ -1,6 +1,5 @@
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Hosting.Export;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 
 namespace Scraper.Hosting;

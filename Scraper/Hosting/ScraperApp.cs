@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Reactive.Concurrency;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
@@ -71,7 +70,7 @@ public static partial class ScraperApp
         var journal = Logging.UnderSystemd(app.Environment);
         using var loggers = Logging.CreateFactory(settings.LogLevel, journal);
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), ScraperComponents.Version);
-        using var listener = StartMetrics(settings, metrics, app.Time);
+        await using var listener = await StartMetricsAsync(settings, metrics, loggers, app.Time);
         using var store = SqliteCandleStore.Open(settings.DbPath, app.Time);
         using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance);
         LogStarting(loggers.CreateLogger("Scraper.Main"), ScraperComponents.Version, string.Join(',', settings.Markets),
@@ -91,20 +90,30 @@ public static partial class ScraperApp
 
     private static readonly TimeSpan CandleCollectorShutdown = Pipeline.CandleCollector.ShutdownGrace + TimeSpan.FromSeconds(3);
 
-    private static MetricsListener StartMetrics(ScraperSettings settings, ScraperMetrics metrics, TimeProvider time)
+    private static async Task<MetricsListener> StartMetricsAsync(ScraperSettings settings, ScraperMetrics metrics, ILoggerFactory loggers, TimeProvider time)
     {
-        var listener = new MetricsListener(settings.Listen, metrics.Registry, time);
+        var log = loggers.CreateLogger("Scraper.Main");
+        var descriptors = DescriptorLimit.RaiseSoftToHard();
+        if (descriptors.Errno != 0) LogDescriptorsNotRaised(log, descriptors.Before, descriptors.Hard, descriptors.Errno);
+        else if (descriptors.Now > descriptors.Before) LogDescriptorsRaised(log, descriptors.Before, descriptors.Now);
+        var listener = new MetricsListener(settings.Listen, metrics.Registry, loggers, MetricsServerLimits.ForDescriptorLimit(descriptors.Now, DescriptorLimit.OpenNow()), time);
         try
         {
-            listener.Start();
+            await listener.StartAsync();
             return listener;
         }
-        catch (SocketException e)
+        catch (Exception e) when (MetricsListener.CannotBind(e))
         {
-            listener.Dispose();
-            throw new ConfigException($"invalid --listen '{settings.Listen}': cannot listen there ({e.Message}); expected a free port on a local address");
+            await listener.DisposeAsync();
+            throw new ConfigException($"invalid --listen '{settings.Listen}': cannot listen there ({MetricsListener.BindFailure(e)}); expected a free port on a local address");
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "open-file limit raised from {Before} to {Now}")]
+    private static partial void LogDescriptorsRaised(ILogger logger, long before, long now);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "open-file limit {Before} (hard limit {Hard}) could not be raised: errno {Errno}; metrics connections limited to half of it")]
+    private static partial void LogDescriptorsNotRaised(ILogger logger, long before, long hard, int errno);
 
     /// <summary>Cancels <paramref name="source"/> on SIGINT and SIGTERM (one-shot verbs).</summary>
     internal static IDisposable[] CancelOnSignals(CancellationTokenSource source) =>

@@ -1,7 +1,6 @@
 using System.Reactive.Concurrency;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
-using Prometheus;
 using Scraper.Exchange;
 using Scraper.Metrics;
 using Scraper.Pipeline;

@@ -1,6 +1,6 @@
+using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Metrics;
-using Scraper.Storage;
 
 namespace Scraper.Hosting;
 

@@ -1,4 +1,3 @@
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 
 namespace Scraper.Hosting;

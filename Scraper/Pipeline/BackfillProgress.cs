@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Scraper.Domain;
 using Scraper.Metrics;
-using Scraper.Storage;
 
 namespace Scraper.Pipeline;
 

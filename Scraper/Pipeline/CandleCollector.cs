@@ -1,6 +1,7 @@
 using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using Microsoft.Extensions.Logging;
+using Scraper.Domain;
 using Scraper.Metrics;
 using Scraper.Storage;
 

@@ -3,6 +3,7 @@ using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using Microsoft.Extensions.Logging;
+using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Metrics;
 

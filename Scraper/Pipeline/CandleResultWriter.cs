@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Metrics;
 using Scraper.Storage;
 

@@ -1,3 +1,5 @@
+using Scraper.Domain;
+
 namespace Scraper.Storage;
 
 /// <summary>

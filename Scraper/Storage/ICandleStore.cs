@@ -1,13 +1,6 @@
-using Scraper.Exchange;
+using Scraper.Domain;
 
 namespace Scraper.Storage;
-
-/// <summary>A market and a candle unit: one series of candles.</summary>
-public readonly record struct SeriesKey(string Market, CandleUnit Unit)
-{
-    /// <inheritdoc />
-    public override string ToString() => $"{Market}/{Unit.Name}";
-}
 
 /// <summary>
 /// The durable candle store. Coverage (which time ranges were fetched completely) is kept beside

@@ -1,4 +1,4 @@
-using Scraper.Exchange;
+using Scraper.Domain;
 
 namespace Scraper.Storage;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Scraper.Exchange;
+using Scraper.Domain;
 
 namespace Scraper.Storage;
 

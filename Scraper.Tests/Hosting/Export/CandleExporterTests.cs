@@ -1,7 +1,6 @@
 using System.Text.Json;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Hosting.Export;
-using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.Storage;
 using static Scraper.Tests.Storage.TestCandles;

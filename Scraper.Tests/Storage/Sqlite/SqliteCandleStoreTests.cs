@@ -1,3 +1,4 @@
+using Scraper.Domain;
 using Scraper.Storage;
 using Scraper.Storage.Sqlite;
 using static Scraper.Tests.Storage.TestCandles;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Scraper.Exchange;
+using Scraper.Domain;
 using Scraper.Storage;
 
 namespace Scraper.Hosting.Export;

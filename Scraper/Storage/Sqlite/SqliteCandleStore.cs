@@ -1,5 +1,5 @@
 using Microsoft.Data.Sqlite;
-using Scraper.Exchange;
+using Scraper.Domain;
 
 namespace Scraper.Storage.Sqlite;
 

@@ -1,7 +1,4 @@
-using Scraper.Exchange;
-using Scraper.Storage;
-
-namespace Scraper.Pipeline;
+namespace Scraper.Domain;
 
 /// <summary>
 /// One candle page to fetch: candles of <see cref="Series"/> starting in [Start, End). The request

@@ -1,4 +1,4 @@
-namespace Scraper.Exchange;
+namespace Scraper.Domain;
 
 /// <summary>
 /// One candle exactly as the exchange sent it. Prices and volumes are <see cref="decimal"/> so no

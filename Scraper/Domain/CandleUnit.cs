@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Scraper.Exchange;
+namespace Scraper.Domain;
 
 /// <summary>
 /// A candle interval as the exchange names it: minute candles of 1, 3, 5, 10, 15, 30, 60 or 240

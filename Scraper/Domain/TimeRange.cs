@@ -1,4 +1,4 @@
-namespace Scraper.Storage;
+namespace Scraper.Domain;
 
 /// <summary>A half-open UTC range [Start, End).</summary>
 public readonly record struct TimeRange(DateTimeOffset Start, DateTimeOffset End)

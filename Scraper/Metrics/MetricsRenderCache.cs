@@ -1,0 +1,84 @@
+using System.IO.Compression;
+using Prometheus;
+
+namespace Scraper.Metrics;
+
+/// <summary>
+/// The registry rendered at most once per <see cref="MaxAge"/> and format, by one scrape while
+/// the others wait for its result: a crowd of scrapers costs the collector one rendering, not one
+/// each. The gzipped form is made once per rendering, when first asked for.
+/// </summary>
+internal sealed class MetricsRenderCache(CollectorRegistry registry, TimeProvider time) : IDisposable
+{
+    /// <summary>How old a rendering may be when it is served again.</summary>
+    public static readonly TimeSpan MaxAge = TimeSpan.FromMilliseconds(100);
+
+    private readonly Slot _text = new(ExpositionFormat.PrometheusText);
+    private readonly Slot _openMetrics = new(ExpositionFormat.OpenMetricsText);
+
+    /// <summary>Rendering calls so far (both formats).</summary>
+    public int Renders => Volatile.Read(ref _renders);
+
+    private int _renders;
+
+    /// <summary>A rendering of <paramref name="format"/> no older than <see cref="MaxAge"/>.</summary>
+    public async Task<Rendering> GetAsync(ExpositionFormat format, CancellationToken cancellationToken)
+    {
+        var slot = format == ExpositionFormat.OpenMetricsText ? _openMetrics : _text;
+        if (Fresh(slot) is { } cached) return cached;
+        await slot.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (Fresh(slot) is { } rendered) return rendered; // another scrape rendered it meanwhile
+            using var buffer = new MemoryStream();
+            // Not the scrape's token: a scraper hanging up must not waste a rendering the others wait for.
+            await registry.CollectAndExportAsTextAsync(buffer, slot.Format, CancellationToken.None);
+            Interlocked.Increment(ref _renders);
+            var rendering = new Rendering(time.GetTimestamp(), buffer.ToArray());
+            slot.Latest = rendering;
+            return rendering;
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+    }
+
+    private Rendering? Fresh(Slot slot) => slot.Latest is { } r && time.GetElapsedTime(r.RenderedAt) < MaxAge ? r : null;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _text.Gate.Dispose();
+        _openMetrics.Gate.Dispose();
+    }
+
+    private sealed class Slot(ExpositionFormat format)
+    {
+        public ExpositionFormat Format { get; } = format;
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+        public volatile Rendering? Latest;
+    }
+}
+
+/// <summary>One rendering of the registry, and its gzipped form made on first use.</summary>
+internal sealed class Rendering(long renderedAt, byte[] body)
+{
+    private readonly Lazy<byte[]> _gzipped = new(() => Gzip(body), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>When it was rendered (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    public long RenderedAt { get; } = renderedAt;
+
+    /// <summary>The exposition text.</summary>
+    public byte[] Body { get; } = body;
+
+    /// <summary>The text, gzipped.</summary>
+    public byte[] Gzipped => _gzipped.Value;
+
+    private static byte[] Gzip(byte[] body)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest)) gzip.Write(body);
+        return output.ToArray();
+    }
+}
