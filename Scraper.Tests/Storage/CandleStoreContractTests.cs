@@ -7,7 +7,8 @@ namespace Scraper.Tests.Storage;
 /// <summary>
 /// What every <see cref="ICandleStore"/> must do, asked through the contract alone. A store's test
 /// class derives from this one and says how to open its kind of store; what only one kind of store
-/// does (its files, its SQL, its text forms on disk) is tested beside it.
+/// does (its files, its SQL, its text forms on disk) is tested beside it. A store that cannot run
+/// on this machine (no PostgreSQL server) makes every test report Skipped from <see cref="OpenStore"/>.
 /// </summary>
 public abstract class CandleStoreContractTests : IDisposable
 {
@@ -39,7 +40,7 @@ public abstract class CandleStoreContractTests : IDisposable
         if (disposing) _store?.Dispose();
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_then_ReadCandles_round_trips_every_field_oldest_first()
     {
         var candles = Minutes(0, 3);
@@ -51,7 +52,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal(Minutes(0, 3), Store.ReadCandles(BtcMinute).ToList());
     }
 
-    [Fact]
+    [SkippableFact]
     public void Decimals_round_trip_exactly()
     {
         Store.SaveResponse(BtcMinute, [ExactDecimals], null);
@@ -62,7 +63,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal("12345678901.234567890", read.AccTradeVolume.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    [Fact]
+    [SkippableFact]
     public void Day_candles_keep_their_optional_fields_and_nulls()
     {
         Store.SaveResponse(BtcDay, [FirstDay, SecondDay], new TimeRange(T0, T0.AddDays(2)));
@@ -70,7 +71,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([FirstDay, SecondDay], Store.ReadCandles(BtcDay).ToList());
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_twice_with_the_same_response_reads_back_the_same()
     {
         var response = Minutes(0, 200);
@@ -82,7 +83,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Range(0, 200)], Store.GetCoverage(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_replaces_a_forming_candle_with_its_final_values()
     {
         Store.SaveResponse(BtcMinute, [Forming], null);
@@ -93,7 +94,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Closed], Store.ReadCandles(BtcMinute).ToList());
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_merges_overlapping_coverage()
     {
         Store.SaveResponse(BtcMinute, [], Range(0, 10));
@@ -102,7 +103,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Range(0, 20)], Store.GetCoverage(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_merges_adjacent_coverage_on_both_sides()
     {
         Store.SaveResponse(BtcMinute, [], Range(0, 10));
@@ -113,7 +114,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Range(0, 30)], Store.GetCoverage(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_keeps_disjoint_coverage_apart()
     {
         Store.SaveResponse(BtcMinute, [], Range(30, 40));
@@ -122,7 +123,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Range(0, 10), Range(30, 40)], Store.GetCoverage(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_with_contained_or_containing_coverage_keeps_one_range()
     {
         Store.SaveResponse(BtcMinute, [], Range(0, 100));
@@ -135,7 +136,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Range(-10, 200)], Store.GetCoverage(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_keeps_coverage_of_series_apart()
     {
         var eth = new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1));
@@ -149,7 +150,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Range(5, 15)], Store.GetCoverage(btc5));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_keeps_sub_second_coverage_bounds_exact()
     {
         var end = At(10).AddTicks(1_234_567);
@@ -161,7 +162,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Range(0, 20), new TimeRange(At(30), At(30).AddMilliseconds(500))], Store.GetCoverage(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_without_or_with_empty_coverage_leaves_coverage_alone()
     {
         Store.SaveResponse(BtcMinute, Minutes(0, 2), null);
@@ -171,7 +172,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal(4, Store.CountCandles(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_failing_mid_way_writes_neither_candles_nor_coverage()
     {
         Store.SaveResponse(BtcMinute, Minutes(0, 10), Range(0, 10));
@@ -186,7 +187,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Range(0, 210)], Store.GetCoverage(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_failing_after_coverage_was_merged_rolls_everything_back()
     {
         Store.SaveResponse(BtcMinute, Minutes(0, 10), Range(0, 10));
@@ -202,7 +203,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([Range(0, 10)], other.GetCoverage(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SaveResponse_with_a_candle_of_another_series_is_rejected_before_writing()
     {
         var response = Minutes(0, 3);
@@ -214,7 +215,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Empty(Store.GetCoverage(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void ListSeries_lists_series_with_candles_or_coverage_sorted()
     {
         var eth = new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1));
@@ -230,13 +231,13 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal([BtcMinute, btc5, btc240, btcDay, eth], Store.ListSeries());
     }
 
-    [Fact]
+    [SkippableFact]
     public void ListSeries_of_an_empty_store_is_empty()
     {
         Assert.Empty(Store.ListSeries());
     }
 
-    [Fact]
+    [SkippableFact]
     public void CountCandles_and_ReadCandles_honour_half_open_bounds()
     {
         Store.SaveResponse(BtcMinute, Minutes(0, 10), null);
@@ -251,7 +252,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal(0, Store.CountCandles(new SeriesKey("KRW-XRP", CandleUnit.FromMinutes(1))));
     }
 
-    [Fact]
+    [SkippableFact]
     public void ReadCandles_pages_through_long_series_in_order_without_repeats()
     {
         Store.SaveResponse(BtcMinute, Minutes(0, 2500), null);
@@ -261,7 +262,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal(Enumerable.Range(1, 2499).Select(At), starts);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ReadCandles_does_not_hold_the_store_while_the_consumer_is_busy()
     {
         Store.SaveResponse(BtcMinute, Minutes(0, 1500), null);
@@ -275,7 +276,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal(1501, Store.CountCandles(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void NewestCandleStart_is_null_for_an_empty_series_and_the_latest_start_otherwise()
     {
         Assert.Null(Store.NewestCandleStart(BtcMinute));
@@ -286,7 +287,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Equal(At(104), Store.NewestCandleStart(BtcMinute));
     }
 
-    [Fact]
+    [SkippableFact]
     public void A_disposed_store_refuses_calls()
     {
         var store = OpenStore("other");
@@ -297,7 +298,7 @@ public abstract class CandleStoreContractTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => store.SaveResponse(BtcMinute, [], null));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_writer_and_a_reader_instance_work_on_one_store_at_the_same_time()
     {
         const int batches = 100;

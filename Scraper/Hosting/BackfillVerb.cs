@@ -21,7 +21,7 @@ public static partial class BackfillVerb
         using var loggers = Logging.CreateFactory(settings.LogLevel, journal);
         var logger = loggers.CreateLogger("Scraper.Backfill");
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), ScraperComponents.Version);
-        using var store = SqliteCandleStore.Open(settings.DbPath, app.Time);
+        using var store = StoreFactory.Open(settings, app, readOnly: false, loggers, metrics);
         using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(app.Stop);
         var signals = ScraperApp.CancelOnSignals(stop);

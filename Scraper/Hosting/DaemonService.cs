@@ -32,7 +32,7 @@ public sealed partial class DaemonService(
         {
             ExitCode = ExitCodes.Database;
             // Store errors start with the file's path; the log line names it once.
-            var path = Path.GetFullPath(components.Settings.DbPath);
+            var path = StoreFactory.Describe(components.Settings.DbPath);
             var error = e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message;
             LogDatabaseFailed(logger, path, SettingsLoader.FirstLine(error));
             lifetime.StopApplication();

@@ -26,7 +26,7 @@ public static class ExportVerb
             "jsonl" => ExportFormat.Jsonl,
             _ => throw new ConfigException($"invalid --format '{request.Format}': expected csv or jsonl"),
         };
-        using var store = SqliteCandleStore.Open(settings.DbPath, app.Time, readOnly: true);
+        using var store = StoreFactory.Open(settings, app, readOnly: true);
         CandleExporter.Export(store, new SeriesKey(market, unit), format, app.Out, from, to);
         app.Out.Flush();
         return ExitCodes.Ok;

@@ -71,11 +71,11 @@ public static partial class ScraperApp
         using var loggers = Logging.CreateFactory(settings.LogLevel, journal);
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), ScraperComponents.Version);
         await using var listener = await StartMetricsAsync(settings, metrics, loggers, app.Time);
-        using var store = SqliteCandleStore.Open(settings.DbPath, app.Time);
+        using var store = StoreFactory.Open(settings, app, readOnly: false, loggers, metrics);
         using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance);
         LogStarting(loggers.CreateLogger("Scraper.Main"), ScraperComponents.Version, string.Join(',', settings.Markets),
             string.Join(',', settings.Units), settings.Since.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-            settings.DbPath, settings.Listen.ToString(), settings.Credentials is null ? "no" : "yes");
+            StoreFactory.Describe(settings.DbPath), settings.Listen.ToString(), settings.Credentials is null ? "no" : "yes");
 
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ApplicationName = "bitcoin-price-scraper" });
         builder.Services.AddSingleton(loggers);

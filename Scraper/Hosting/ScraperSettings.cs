@@ -17,8 +17,10 @@ public sealed record ScraperSettings
     public required DateTimeOffset Since { get; init; }
     /// <summary>End of the wanted history; null: now, moving.</summary>
     public DateTimeOffset? Until { get; init; }
-    /// <summary>The SQLite file.</summary>
+    /// <summary>The SQLite file, or a PostgreSQL connection string (see StoreFactory).</summary>
     public required string DbPath { get; init; }
+    /// <summary>File holding the PostgreSQL password, when configured.</summary>
+    public string? DbPasswordFile { get; init; }
     /// <summary>Where /metrics listens.</summary>
     public required ListenAddress Listen { get; init; }
     /// <summary>Requests per second per rate-limit group.</summary>

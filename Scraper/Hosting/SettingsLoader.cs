@@ -24,7 +24,7 @@ public static partial class SettingsLoader
     public static readonly IReadOnlyList<string> Keys =
     [
         "UpbitUrl", "Markets", "Units", "Since", "Until", "Db", "Listen", "Rate", "TickerInterval", "RequestTimeout",
-        "AccessKey", "SecretKey", "AccessKeyFile", "SecretKeyFile", "LogLevel",
+        "AccessKey", "SecretKey", "AccessKeyFile", "SecretKeyFile", "LogLevel", "DbPasswordFile",
     ];
 
     private static readonly HashSet<string> SecretKeys = new(StringComparer.OrdinalIgnoreCase) { "AccessKey", "SecretKey" };
@@ -151,8 +151,9 @@ public static partial class SettingsLoader
         var dbPath = reader.String("Db", environment.TryGetValue("STATE_DIRECTORY", out var state) && state.Length > 0
             ? Path.Combine(state.Split(':')[0], "candles.db")
             : Path.Combine("data", "candles.db"));
-        var dbFullPath = reader.FullPath("Db", dbPath);
-        if (needsWritableDb) EnsureWritable(dbPath, reader);
+        var postgres = Scraper.Storage.Postgres.PostgresConnectionSettings.IsPostgres(dbPath);
+        var dbFullPath = postgres ? dbPath : reader.FullPath("Db", dbPath);
+        if (needsWritableDb && !postgres) EnsureWritable(dbPath, reader);
 
         return new ScraperSettings
         {
@@ -162,6 +163,7 @@ public static partial class SettingsLoader
             Since = since,
             Until = until,
             DbPath = dbFullPath,
+            DbPasswordFile = reader.Has("DbPasswordFile") ? reader.FullPath("DbPasswordFile", reader.String("DbPasswordFile", "")) : null,
             Listen = listen,
             Rate = rate,
             TickerInterval = tickerInterval,
@@ -208,7 +210,7 @@ public static partial class SettingsLoader
     {
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         if (!environment.TryGetValue("CREDENTIALS_DIRECTORY", out var dir) || string.IsNullOrEmpty(dir)) return data;
-        foreach (var (file, key) in new[] { ("upbit-access-key", "AccessKeyFile"), ("upbit-secret-key", "SecretKeyFile") })
+        foreach (var (file, key) in new[] { ("upbit-access-key", "AccessKeyFile"), ("upbit-secret-key", "SecretKeyFile"), ("db-password", "DbPasswordFile") })
         {
             // The unit gives every credential a one-newline fallback (SetCredential=), so an
             // empty credential means "no key configured", not an error.

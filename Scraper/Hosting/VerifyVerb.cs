@@ -8,7 +8,7 @@ public static class VerifyVerb
     /// <summary>Exit 0 when every configured series is complete in the configured range, 1 on a gap.</summary>
     public static int Run(ScraperSettings settings, AppContext app)
     {
-        using var store = SqliteCandleStore.Open(settings.DbPath, app.Time, readOnly: true);
+        using var store = StoreFactory.Open(settings, app, readOnly: true);
         var now = app.Time.GetUtcNow();
         var gaps = 0;
         foreach (var series in settings.Series)

@@ -47,6 +47,8 @@ public sealed class ScraperMetrics
         CandleInterval = f.CreateGauge("scraper_candle_interval_seconds", "Length of one candle of the series.", Series);
         Following = f.CreateGauge("scraper_following", "1 once the backfill of the series is complete and the daemon follows it.", Series);
         StoreFailures = f.CreateCounter("scraper_store_failures_total", "Database writes that failed.");
+        StoreAvailable = f.CreateGauge("scraper_store_available", "0 while the scraper waits for an unavailable database (PostgreSQL down or restarting), else 1.");
+        StoreConnectionFailures = f.CreateCounter("scraper_store_connection_failures_total", "Database calls that failed transiently and are retried after a wait.");
         UnexpectedCandles = f.CreateCounter("scraper_unexpected_candles_total", "Candles outside the asked window or for another market, by what was done with them.", "market", "unit", "action");
 
         TickerPrice = f.CreateGauge("upbit_ticker_trade_price", "Last trade price per market, from the ticker.", "market");
@@ -68,6 +70,8 @@ public sealed class ScraperMetrics
             foreach (var reason in KnownFailureReasons) ResponseFailed.WithLabels(group, reason);
         }
         StoreFailures.Inc(0);
+        StoreConnectionFailures.Inc(0);
+        StoreAvailable.Set(1);
     }
 
     /// <summary>
@@ -110,6 +114,8 @@ public sealed class ScraperMetrics
     public Gauge CandleInterval { get; }
     public Gauge Following { get; }
     public Counter StoreFailures { get; }
+    public Gauge StoreAvailable { get; }
+    public Counter StoreConnectionFailures { get; }
     public Counter UnexpectedCandles { get; }
     public Gauge TickerPrice { get; }
     public Gauge TickerTimestamp { get; }

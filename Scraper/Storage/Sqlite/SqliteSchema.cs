@@ -7,10 +7,10 @@ internal static class SqliteSchema
     /// Written into the SQLite header (PRAGMA application_id) by the first migration, so a file with a
     /// schema_version table of some other application is not mistaken for ours. 0x42505343 = "BPSC".
     /// </summary>
-    public const int ApplicationId = 0x42505343;
+    public const int ApplicationId = StoreMarks.ApplicationId;
 
     /// <summary>The table every store has; its highest version is the schema version of the file.</summary>
-    public const string VersionTable = "schema_version";
+    public const string VersionTable = StoreMarks.VersionTable;
 
     /// <summary>Every migration step, in order. Append new steps; never edit a released one.</summary>
     public static IReadOnlyList<Migration> Migrations { get; } =

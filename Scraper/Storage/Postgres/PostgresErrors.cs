@@ -1,0 +1,65 @@
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Scraper.Storage.Postgres;
+
+/// <summary>What to do about a database error.</summary>
+public enum PostgresErrorKind
+{
+    /// <summary>Not about the connection: a bad statement or a violated constraint. Fail.</summary>
+    Other,
+    /// <summary>The server is down, restarting or overloaded, or the network dropped: wait and retry.</summary>
+    Transient,
+    /// <summary>Retrying cannot help until someone changes the configuration: bad password, unknown database or role.</summary>
+    Configuration,
+}
+
+/// <summary>Sorts database errors into retry, fix-the-configuration and fail (a pure function).</summary>
+public static class PostgresErrors
+{
+    /// <summary>Classifies <paramref name="error"/> (or the first database error inside it).</summary>
+    public static PostgresErrorKind Classify(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException pg) return ClassifyState(pg.SqlState);
+            if (e is NpgsqlException { InnerException: SocketException or IOException or TimeoutException or EndOfStreamException }) return PostgresErrorKind.Transient;
+            if (e is NpgsqlException npgsql && npgsql.IsTransient) return PostgresErrorKind.Transient;
+            if (e is SocketException or EndOfStreamException) return PostgresErrorKind.Transient;
+        }
+        return PostgresErrorKind.Other;
+    }
+
+    /// <summary>Classifies an SQLSTATE.</summary>
+    public static PostgresErrorKind ClassifyState(string sqlState)
+    {
+        ArgumentNullException.ThrowIfNull(sqlState);
+        return sqlState switch
+        {
+            "28P01" or "28000" => PostgresErrorKind.Configuration, // invalid password, invalid authorization (no such role, pg_hba)
+            "3D000" => PostgresErrorKind.Configuration,            // the database does not exist
+            "42501" => PostgresErrorKind.Configuration,            // insufficient privilege
+            "57P01" or "57P02" or "57P03" => PostgresErrorKind.Transient, // admin or crash shutdown, starting up
+            "40001" or "40P01" => PostgresErrorKind.Transient,     // serialization failure, deadlock: the transaction may run again
+            "55P03" => PostgresErrorKind.Transient,                // lock not available
+            "58000" or "58030" => PostgresErrorKind.Transient,     // system or I/O error on the server
+            _ when sqlState.StartsWith("08", StringComparison.Ordinal) => PostgresErrorKind.Transient, // connection exceptions
+            _ when sqlState.StartsWith("53", StringComparison.Ordinal) => PostgresErrorKind.Transient, // insufficient resources: disk full, too many connections
+            _ => PostgresErrorKind.Other,
+        };
+    }
+
+    /// <summary>One line describing the error, without connection details or secrets.</summary>
+    public static string Describe(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException pg) return $"{pg.MessageText} (SQLSTATE {pg.SqlState})".ReplaceLineEndings(" ");
+        }
+        var inner = error;
+        while (inner.InnerException is not null && inner is NpgsqlException) inner = inner.InnerException;
+        return inner.Message.ReplaceLineEndings(" ");
+    }
+}
