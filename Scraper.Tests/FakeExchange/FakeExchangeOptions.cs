@@ -57,6 +57,11 @@ public sealed class FakeExchangeOptions
     public RateLimitMode RateLimit { get; set; } = RateLimitMode.SlidingWindow;
     public int BanAfter429s { get; set; } = 10;
     public TimeSpan BanDuration { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Blocks the IP on demand: when it returns a duration for a request (as it arrives), every
+    /// request from that one on — of any group — is answered 418 until the duration has passed.
+    /// </summary>
+    public Func<RecordedRequest, TimeSpan?>? BlockTrigger { get; set; }
     public CountSemantics Count { get; set; } = CountSemantics.LastNIntervals;
     public TimeSpan Latency { get; set; } = TimeSpan.Zero;
     public TimeSpan ArrivalJitter { get; set; } = TimeSpan.Zero;

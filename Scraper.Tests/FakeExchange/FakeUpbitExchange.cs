@@ -116,6 +116,10 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
             await Task.Delay(ms, ctx.RequestAborted);
         }
         record.CountedAt = Options.Time.GetUtcNow();
+        if (Options.BlockTrigger?.Invoke(record) is { } blockFor)
+        {
+            lock (_gate) _bannedUntil = Max(_bannedUntil, record.CountedAt + blockFor);
+        }
         var (allowed, remaining, banned) = Count(group);
         ctx.Response.Headers["Remaining-Req"] = $"group={group}; min=1800; sec={remaining}";
         if (Options.Latency > TimeSpan.Zero) await Task.Delay(Options.Latency, ctx.RequestAborted);
@@ -273,6 +277,8 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
             return (true, limit - arrivals.Count, null);
         }
     }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     private static void SetDate(HttpContext ctx, DateTimeOffset now) =>
         ctx.Response.Headers.Date = now.UtcDateTime.ToString("r", CultureInfo.InvariantCulture);

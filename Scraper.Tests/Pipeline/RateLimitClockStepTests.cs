@@ -87,7 +87,7 @@ public class RateLimitClockStepTests
             group.Acquire().Subscribe(g =>
             {
                 granted.Add(monotonic.Now);
-                group.OnResponse(g, TimeSpan.Zero, ExchangeOutcome.Success, null, null);
+                g.Complete(TimeSpan.Zero, ExchangeOutcome.Success, null, null);
             });
         }
 
@@ -108,10 +108,10 @@ public class RateLimitClockStepTests
         monotonic.AdvanceTo(T0.UtcTicks);
         var wall = new WallClockScheduler(monotonic);
         using var group = new RateLimitGroup("candles", Ten, wall);
-        var first = new List<DateTimeOffset>();
+        var first = new List<RateLimitLease>();
         group.Acquire().Subscribe(first.Add);
         monotonic.AdvanceBy(1);
-        group.OnResponse(first[0], TimeSpan.Zero, ExchangeOutcome.Banned, null, TimeSpan.FromSeconds(45));
+        first[0].Complete(TimeSpan.Zero, ExchangeOutcome.Banned, null, TimeSpan.FromSeconds(45));
         var next = new List<DateTimeOffset>();
         group.Acquire().Subscribe(_ => next.Add(monotonic.Now));
 
@@ -135,12 +135,12 @@ public class RateLimitClockStepTests
         using var group = new RateLimitGroup("candles", Ten, wall);
         var pauses = new List<RateLimitPause>();
         group.Pauses.Subscribe(pauses.Add);
-        var first = new List<DateTimeOffset>();
+        var first = new List<RateLimitLease>();
         group.Acquire().Subscribe(first.Add);
         monotonic.AdvanceBy(1);
         wall.Step(TimeSpan.FromHours(-1));
 
-        group.OnResponse(first[0], TimeSpan.Zero, ExchangeOutcome.Banned, null, TimeSpan.FromSeconds(45));
+        first[0].Complete(TimeSpan.Zero, ExchangeOutcome.Banned, null, TimeSpan.FromSeconds(45));
 
         Assert.Equal(wall.Now + TimeSpan.FromSeconds(45), Assert.Single(pauses).Until);
     }

@@ -20,23 +20,27 @@ public class RateLimitGroupTests
     /// <summary>Whole milliseconds since T0 (TestScheduler runs work scheduled for "now" one tick later).</summary>
     internal static long Ms(DateTimeOffset t) => (long)Math.Floor((t - T0).TotalMilliseconds);
 
-    private static List<DateTimeOffset> AcquireMany(RateLimitGroup group, int count)
+    internal static long Ms(RateLimitLease lease) => Ms(lease.GrantedAt);
+
+    internal static List<DateTimeOffset> Times(IEnumerable<RateLimitLease> leases) => [.. leases.Select(l => l.GrantedAt)];
+
+    private static List<RateLimitLease> AcquireMany(RateLimitGroup group, int count)
     {
-        var grants = new List<DateTimeOffset>();
+        var grants = new List<RateLimitLease>();
         for (var i = 0; i < count; i++) group.Acquire().Subscribe(grants.Add);
         return grants;
     }
 
     /// <summary>Attempts whose answer comes back at once (a 0 ms round trip) with success.</summary>
-    private static List<DateTimeOffset> AcquireAnswered(RateLimitGroup group, int count)
+    private static List<RateLimitLease> AcquireAnswered(RateLimitGroup group, int count)
     {
-        var grants = new List<DateTimeOffset>();
+        var grants = new List<RateLimitLease>();
         for (var i = 0; i < count; i++)
         {
             group.Acquire().Subscribe(g =>
             {
                 grants.Add(g);
-                group.OnResponse(g, TimeSpan.Zero, ExchangeOutcome.Success, null, null);
+                g.Complete(TimeSpan.Zero, ExchangeOutcome.Success, null, null);
             });
         }
         return grants;
@@ -67,7 +71,7 @@ public class RateLimitGroupTests
         Assert.Equal(35, grants.Count);
         var slices = grants.GroupBy(Ms).Select(g => (At: g.Key, g.Count())).ToList();
         Assert.Equal([(0L, 10), (1010L, 10), (2020L, 10), (3030L, 5)], slices);
-        Assert.Equal(10, MaxInAnyWindow(grants, TimeSpan.FromSeconds(1)));
+        Assert.Equal(10, MaxInAnyWindow(Times(grants), TimeSpan.FromSeconds(1)));
     }
 
     [Fact]
@@ -75,7 +79,7 @@ public class RateLimitGroupTests
     {
         var scheduler = NewScheduler();
         using var group = new RateLimitGroup("candles", Ten, scheduler);
-        var grants = new List<DateTimeOffset>();
+        var grants = new List<RateLimitLease>();
         var random = new Random(7);
         for (var i = 0; i < 300; i++)
         {
@@ -83,14 +87,14 @@ public class RateLimitGroupTests
                 (_, _) => group.Acquire().Subscribe(g =>
                 {
                     grants.Add(g);
-                    group.OnResponse(g, TimeSpan.FromMilliseconds(random.Next(1, 30)), ExchangeOutcome.Success, null, null);
+                    g.Complete(TimeSpan.FromMilliseconds(random.Next(1, 30)), ExchangeOutcome.Success, null, null);
                 }));
         }
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(60).Ticks);
 
         Assert.Equal(300, grants.Count);
-        Assert.True(MaxInAnyWindow(grants, TimeSpan.FromMilliseconds(1010)) <= 10);
+        Assert.True(MaxInAnyWindow(Times(grants), TimeSpan.FromMilliseconds(1010)) <= 10);
     }
 
     [Fact]
@@ -99,7 +103,7 @@ public class RateLimitGroupTests
         var scheduler = NewScheduler();
         using var group = new RateLimitGroup("candles", Ten, scheduler);
         var first = AcquireAnswered(group, 10);
-        var cancelled = new List<DateTimeOffset>();
+        var cancelled = new List<RateLimitLease>();
         var subscription = group.Acquire().Subscribe(cancelled.Add);
         var later = AcquireAnswered(group, 1);
         scheduler.AdvanceBy(1);
@@ -121,7 +125,7 @@ public class RateLimitGroupTests
         scheduler.AdvanceBy(TimeSpan.FromMilliseconds(50).Ticks);
         Assert.Equal(0, Ms(first[0]));
         // Someone else on this IP has spent the budget: the exchange says nothing is left.
-        group.OnResponse(first[0], TimeSpan.FromMilliseconds(50), ExchangeOutcome.Success, new RemainingRequests("candles", 0), null);
+        first[0].Complete(TimeSpan.FromMilliseconds(50), ExchangeOutcome.Success, new RemainingRequests("candles", 0), null);
         var next = AcquireMany(group, 1);
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(3).Ticks);
@@ -138,7 +142,7 @@ public class RateLimitGroupTests
         using var group = new RateLimitGroup("candles", Ten, scheduler);
         var first = AcquireMany(group, 3);
         scheduler.AdvanceBy(1);
-        group.OnResponse(first[2], TimeSpan.FromMilliseconds(20), ExchangeOutcome.Success, new RemainingRequests("candles", 7), null);
+        first[2].Complete(TimeSpan.FromMilliseconds(20), ExchangeOutcome.Success, new RemainingRequests("candles", 7), null);
         var next = AcquireMany(group, 7);
         var over = AcquireMany(group, 1);
 
@@ -158,7 +162,7 @@ public class RateLimitGroupTests
         var first = AcquireMany(group, 1);
         scheduler.AdvanceBy(TimeSpan.FromMilliseconds(100).Ticks);
 
-        group.OnResponse(first[0], TimeSpan.FromMilliseconds(100), ExchangeOutcome.RateLimited, null, null);
+        first[0].Complete(TimeSpan.FromMilliseconds(100), ExchangeOutcome.RateLimited, null, null);
         var next = AcquireMany(group, 1);
         scheduler.AdvanceBy(TimeSpan.FromSeconds(5).Ticks);
 
@@ -184,8 +188,8 @@ public class RateLimitGroupTests
         var first = AcquireMany(group, 10);
         scheduler.AdvanceBy(TimeSpan.FromMilliseconds(20).Ticks);
         // The exchange allowed only five of the ten: five 429s arrive together.
-        for (var i = 0; i < 5; i++) group.OnResponse(first[i], TimeSpan.FromMilliseconds(20), ExchangeOutcome.RateLimited, null, null);
-        for (var i = 5; i < 10; i++) group.OnResponse(first[i], TimeSpan.FromMilliseconds(20), ExchangeOutcome.Success, null, null);
+        for (var i = 0; i < 5; i++) first[i].Complete(TimeSpan.FromMilliseconds(20), ExchangeOutcome.RateLimited, null, null);
+        for (var i = 5; i < 10; i++) first[i].Complete(TimeSpan.FromMilliseconds(20), ExchangeOutcome.Success, null, null);
         var next = AcquireMany(group, 10);
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(1.2).Ticks);
@@ -201,7 +205,7 @@ public class RateLimitGroupTests
         using var group = new RateLimitGroup("candles", Ten, scheduler);
         var first = AcquireMany(group, 1);
         scheduler.AdvanceBy(1);
-        group.OnResponse(first[0], TimeSpan.Zero, ExchangeOutcome.Banned, null, TimeSpan.FromSeconds(45));
+        first[0].Complete(TimeSpan.Zero, ExchangeOutcome.Banned, null, TimeSpan.FromSeconds(45));
         var next = AcquireMany(group, 1);
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(44).Ticks);
@@ -221,12 +225,12 @@ public class RateLimitGroupTests
 
         var a = AcquireMany(group, 1);
         scheduler.AdvanceBy(1);
-        group.OnResponse(a[0], TimeSpan.Zero, ExchangeOutcome.Banned, null, null);
+        a[0].Complete(TimeSpan.Zero, ExchangeOutcome.Banned, null, null);
         var b = AcquireMany(group, 1);
         scheduler.AdvanceBy(TimeSpan.FromSeconds(31).Ticks);
         Assert.Equal(30000, Ms(Assert.Single(b)));
 
-        group.OnResponse(b[0], TimeSpan.Zero, ExchangeOutcome.Banned, null, null);
+        b[0].Complete(TimeSpan.Zero, ExchangeOutcome.Banned, null, null);
         var c = AcquireMany(group, 1);
         scheduler.AdvanceBy(TimeSpan.FromSeconds(120).Ticks);
         Assert.Equal(91000, Ms(Assert.Single(c)));
@@ -256,14 +260,14 @@ public class RateLimitGroupTests
         var scheduler = NewScheduler();
         using var group = new RateLimitGroup("candles", Ten, scheduler);
         // Twenty normal 5 ms round trips establish the fastest round trip.
-        for (var i = 0; i < 20; i++) group.OnResponse(T0, TimeSpan.FromMilliseconds(5), ExchangeOutcome.Success, null, null);
+        for (var i = 0; i < 20; i++) group.RoundTrips.Add(TimeSpan.FromMilliseconds(5));
         scheduler.AdvanceBy(TimeSpan.FromSeconds(2).Ticks);
         var grants = AcquireMany(group, 10);
         scheduler.AdvanceBy(TimeSpan.FromMilliseconds(5).Ticks);
-        group.OnResponse(grants[0], TimeSpan.FromMilliseconds(5), ExchangeOutcome.Success, null, null); // a normal 5 ms round trip
+        grants[0].Complete(TimeSpan.FromMilliseconds(5), ExchangeOutcome.Success, null, null); // a normal 5 ms round trip
         scheduler.AdvanceBy(TimeSpan.FromMilliseconds(795).Ticks);
         // The other nine were stuck in this process for most of a second, then answered.
-        for (var i = 1; i < 10; i++) group.OnResponse(grants[i], TimeSpan.FromMilliseconds(800), ExchangeOutcome.Success, null, null);
+        for (var i = 1; i < 10; i++) grants[i].Complete(TimeSpan.FromMilliseconds(800), ExchangeOutcome.Success, null, null);
         var next = AcquireMany(group, 10);
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(3).Ticks);
@@ -279,7 +283,7 @@ public class RateLimitGroupTests
         using var group = new RateLimitGroup("candles", Ten, scheduler);
         var grants = AcquireMany(group, 10);
         scheduler.AdvanceBy(TimeSpan.FromMilliseconds(300).Ticks);
-        foreach (var g in grants) group.OnResponse(g, TimeSpan.FromMilliseconds(300), ExchangeOutcome.Success, null, null);
+        foreach (var g in grants) g.Complete(TimeSpan.FromMilliseconds(300), ExchangeOutcome.Success, null, null);
         var next = AcquireMany(group, 10);
 
         scheduler.AdvanceBy(TimeSpan.FromSeconds(3).Ticks);
@@ -307,13 +311,13 @@ public class RateLimitGroupTests
     {
         var scheduler = NewScheduler();
         using var group = new RateLimitGroup("candles", Ten with { SlowStart = true, MaxInFlightHold = TimeSpan.FromSeconds(5) }, scheduler);
-        var grants = new List<DateTimeOffset>();
+        var grants = new List<RateLimitLease>();
         for (var i = 0; i < 25; i++)
         {
             group.Acquire().Subscribe(g =>
             {
                 grants.Add(g);
-                if (grants.Count > 1) group.OnResponse(g, TimeSpan.Zero, ExchangeOutcome.Success, null, null);
+                if (grants.Count > 1) g.Complete(TimeSpan.Zero, ExchangeOutcome.Success, null, null);
             });
         }
 
@@ -321,7 +325,7 @@ public class RateLimitGroupTests
         Assert.Single(grants);
 
         // Answered 1.5 s later: it may have reached the exchange just now, so it counts from now.
-        group.OnResponse(grants[0], TimeSpan.FromMilliseconds(1500), ExchangeOutcome.Success, new RemainingRequests("candles", 9), null);
+        grants[0].Complete(TimeSpan.FromMilliseconds(1500), ExchangeOutcome.Success, new RemainingRequests("candles", 9), null);
         scheduler.AdvanceBy(TimeSpan.FromSeconds(5).Ticks);
 
         Assert.Equal(25, grants.Count);

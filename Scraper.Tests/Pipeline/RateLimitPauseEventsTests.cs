@@ -28,16 +28,19 @@ public class RateLimitPauseEventsTests
             Interlocked.Increment(ref events);
             Interlocked.Decrement(ref inside);
         });
+        var leases = new List<RateLimitLease>();
+        for (var i = 0; i < 2; i++) group.Acquire().Subscribe(leases.Add);
+        scheduler.AdvanceBy(1);
         using var ready = new Barrier(2);
         // Two answers at once, each raising its own pause: one reports the budget spent, one is a 429.
         var answers = new (ExchangeOutcome Outcome, RemainingRequests? Remaining)[]
         {
             (ExchangeOutcome.Success, new RemainingRequests("candles", 0)),
             (ExchangeOutcome.RateLimited, null),
-        }.Select(answer => Task.Factory.StartNew(() =>
+        }.Select((answer, i) => Task.Factory.StartNew(() =>
         {
             ready.SignalAndWait();
-            group.OnResponse(scheduler.Now, TimeSpan.Zero, answer.Outcome, answer.Remaining, null);
+            leases[i].Complete(TimeSpan.Zero, answer.Outcome, answer.Remaining, null);
         }, TaskCreationOptions.LongRunning)).ToArray();
         await Task.WhenAll(answers).WaitAsync(TimeSpan.FromSeconds(10));
 

@@ -55,7 +55,7 @@ public class RateLimitSimulationTests(Xunit.Abstractions.ITestOutputHelper outpu
 
         for (var i = 0; i < Requests; i++)
         {
-            group.Acquire().Subscribe(granted =>
+            group.Acquire().Subscribe(lease =>
             {
                 var arrival = ArrivalOf(scheduler.Now);
                 scheduler.Schedule(arrival, () =>
@@ -67,7 +67,7 @@ public class RateLimitSimulationTests(Xunit.Abstractions.ITestOutputHelper outpu
                     else refused++;
                     var remaining = allowed ? 10 - inWindow - 1 : 0;
                     scheduler.Schedule(TimeSpan.FromMilliseconds(latencyMs + random.Next(0, 3)), () =>
-                        group.OnResponse(granted, scheduler.Now - granted, allowed ? ExchangeOutcome.Success : ExchangeOutcome.RateLimited,
+                        lease.Complete(scheduler.Now - lease.GrantedAt, allowed ? ExchangeOutcome.Success : ExchangeOutcome.RateLimited,
                             new RemainingRequests("candles", remaining), null));
                 });
             });

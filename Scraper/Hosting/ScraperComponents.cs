@@ -38,9 +38,11 @@ public sealed class ScraperComponents : IDisposable
 
         // An unanswered request may still reach the exchange until the client gives up on it.
         var limits = new RateLimitOptions { RequestsPerWindow = settings.Rate, MaxInFlightHold = settings.RequestTimeout + TimeSpan.FromSeconds(1) };
-        CandleLimiter = new RateLimitGroup("candles", limits, scheduler);
-        TickerLimiter = new RateLimitGroup("ticker", limits, scheduler);
-        AccountsLimiter = new RateLimitGroup("accounts", limits, scheduler);
+        // The exchange blocks the IP, not a group: one block for all of them.
+        var block = new IpBlock(scheduler, limits);
+        CandleLimiter = new RateLimitGroup("candles", limits, scheduler, block);
+        TickerLimiter = new RateLimitGroup("ticker", limits, scheduler, block);
+        AccountsLimiter = new RateLimitGroup("accounts", limits, scheduler, block);
         var failures = _failures = new FailureLog(loggers.CreateLogger("Scraper.Exchange"), time);
         var limiterLog = loggers.CreateLogger("Scraper.RateLimiter");
         foreach (var limiter in Limiters)
@@ -149,7 +151,7 @@ internal static partial class RateLimitLog
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Group}: the exchange blocked this IP (HTTP 418); no requests of this group until {Until}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Group}: the exchange blocked this IP (HTTP 418); no requests of any group until {Until}, then one probe")]
     private static partial void LogBanned(ILogger logger, string group, string until);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Group}: rate-limited (HTTP 429); pausing one window and slowing to 1 s + {Margin:0} ms per batch")]

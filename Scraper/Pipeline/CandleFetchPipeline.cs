@@ -65,14 +65,14 @@ public sealed partial class CandleFetchPipeline(
             var isRetry = attempts++ > 0;
             return limiter.Acquire()
                 .Do(_ => (isRetry ? metrics.RequestRetry : metrics.RequestNew).WithLabels(limiter.Name).Inc())
-                .SelectMany(sentAt => Observable.Defer(() =>
+                .SelectMany(lease => Observable.Defer(() =>
                     {
                         Interlocked.Increment(ref _inFlight);
                         return Observable.FromAsync(ct => client.GetCandlesAsync(window.Query, ct))
                             .Finally(() => Interlocked.Decrement(ref _inFlight));
                     })
-                    .Select(response => (sentAt, response)))
-                .Do(x => Observe(window, x.sentAt, x.response))
+                    .Select(response => (lease, response)))
+                .Do(x => Observe(window, x.lease, x.response))
                 .Select(x => x.response.Outcome switch
                 {
                     // An empty page may be a window without trades, or an exchange hiccup: a
@@ -123,9 +123,9 @@ public sealed partial class CandleFetchPipeline(
         return Observable.Return(new WindowResult(window, response, attempts));
     }
 
-    private void Observe(CandleWindow window, DateTimeOffset sentAt, ExchangeResponse<IReadOnlyList<Candle>> response)
+    private void Observe(CandleWindow window, RateLimitLease lease, ExchangeResponse<IReadOnlyList<Candle>> response)
     {
-        ResponseObserver.Record(metrics, limiter, failures, sentAt, response,
+        ResponseObserver.Record(metrics, limiter, failures, lease, response,
             $"{window.Series.Market} unit {window.Series.Unit.Name} window {window.Range}", clock);
     }
 

@@ -52,8 +52,8 @@ public sealed class PeriodicQuote<T>(
     private IObservable<T> FetchOnce() =>
         limiter.Acquire()
             .Do(_ => metrics.RequestNew.WithLabels(limiter.Name).Inc())
-            .SelectMany(sentAt => Observable.FromAsync(fetch).Select(response => (sentAt, response)))
-            .Do(x => ResponseObserver.Record(metrics, limiter, failures, x.sentAt, x.response, what))
+            .SelectMany(lease => Observable.FromAsync(fetch).Select(response => (lease, response)))
+            .Do(x => ResponseObserver.Record(metrics, limiter, failures, x.lease, x.response, what))
             .Where(x => x.response.IsSuccess && x.response.Value is not null)
             .Select(x => x.response.Value!)
             .Catch((OperationCanceledException _) => Observable.Empty<T>());

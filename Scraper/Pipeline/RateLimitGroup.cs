@@ -6,20 +6,6 @@ using Scraper.Exchange;
 
 namespace Scraper.Pipeline;
 
-/// <summary>Why a rate-limit group stopped sending for a while.</summary>
-public enum PauseReason
-{
-    /// <summary>The exchange said <c>sec=0</c>, or counted more requests than we sent.</summary>
-    RemainingExhausted,
-    /// <summary>HTTP 429.</summary>
-    RateLimited,
-    /// <summary>HTTP 418: the IP is blocked.</summary>
-    Banned,
-}
-
-/// <summary>A pause of one group, for logs and metrics; <paramref name="Until"/> is wall time (the scheduler's clock).</summary>
-public sealed record RateLimitPause(string Group, PauseReason Reason, DateTimeOffset Until, TimeSpan Margin);
-
 /// <summary>
 /// The time-sliced permit stream of one rate-limit group (candles, ticker, accounts). Every attempt
 /// — a first try or a retry — subscribes to <see cref="Acquire"/> and sends only once a permit is
@@ -37,8 +23,15 @@ public sealed record RateLimitPause(string Group, PauseReason Reason, DateTimeOf
 /// Every instant the group keeps — grants, bookings, pauses — is read from a monotonic clock (the
 /// scheduler's stopwatch, expressed as the scheduler's time at creation plus the time elapsed since)
 /// and every wait is a relative delay, so a step of the wall clock (NTP, a resumed VM) neither stalls
-/// the group for the size of the step nor frees places early. Grant times are such instants: hand
-/// them back to <see cref="OnResponse"/> as they came.
+/// the group for the size of the step nor frees places early.
+/// </para>
+/// <para>
+/// A permit is a <see cref="RateLimitLease"/> that its request completes with the answer; the lease
+/// is the place it holds in the window, so no answer has to be matched to its permit by time.
+/// </para>
+/// <para>
+/// A 418 blocks the IP, so it is kept in an <see cref="IpBlock"/> shared by every group of the client:
+/// no group grants until it ends, then one probing request decides for all.
 /// </para>
 /// </summary>
 public sealed class RateLimitGroup : IDisposable
@@ -46,26 +39,25 @@ public sealed class RateLimitGroup : IDisposable
     private readonly object _gate = new();
     private readonly RateLimitOptions _options;
     private readonly IScheduler _scheduler;
-    private readonly LinkedList<IObserver<DateTimeOffset>> _waiters = new();
+    private readonly LinkedList<IObserver<RateLimitLease>> _waiters = new();
     private readonly List<Slot> _slots = new(); // permits still inside the window
+    private readonly IpBlock _block;
     private readonly RoundTripStats _roundTrips = new();
     private readonly Subject<RateLimitPause> _pauses = new();
+    private readonly Subject<RateLimitSlice> _slices = new();
     private readonly object _pausesGate = new(); // answers arrive on many threads; Rx observers take one notification at a time
     private readonly IStopwatch _clock;
     private readonly DateTimeOffset _origin;
     private readonly SerialDisposable _dispatch = new();
     private DateTimeOffset? _dispatchAt;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
-    private TimeSpan _penalty = TimeSpan.Zero;
-    private int _permits; // permits per slice now: lowered by a 429, recovering to the configured rate
-    private DateTimeOffset _penaltySince;
-    private int _bans;
+    private Pace _pace; // lowered by a 429, recovering to the configured rate
     private bool _stopped;
     private bool _warm; // the first response has come back (slow start is over)
     private bool _disposed;
 
-    /// <summary>Creates the group.</summary>
-    public RateLimitGroup(string name, RateLimitOptions options, IScheduler scheduler)
+    /// <summary>Creates the group; <paramref name="block"/> is shared by every group of the same IP (a group of its own when null).</summary>
+    public RateLimitGroup(string name, RateLimitOptions options, IScheduler scheduler, IpBlock? block = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RequestsPerWindow, 1);
         Name = name;
@@ -73,9 +65,14 @@ public sealed class RateLimitGroup : IDisposable
         _scheduler = scheduler;
         _origin = scheduler.Now;
         _clock = scheduler.StartStopwatch();
-        _permits = options.RequestsPerWindow;
+        _pace = PacePolicy.Initial(options, Now);
         _warm = !options.SlowStart;
+        _block = block ?? new IpBlock(scheduler, options);
+        _block.OnChange(() => _scheduler.Schedule(Dispatch));
     }
+
+    /// <summary>The recent round trips (tests seed them).</summary>
+    internal RoundTripStats RoundTrips => _roundTrips;
 
     /// <summary>The group's name: a bounded metric label.</summary>
     public string Name { get; }
@@ -86,22 +83,25 @@ public sealed class RateLimitGroup : IDisposable
     /// <summary>Attempts released per slice now: halved by a 429, back up by one per quiet decay period.</summary>
     public int CurrentPermits
     {
-        get { lock (_gate) { WindowLocked(Now); return _permits; } }
+        get { lock (_gate) return PacePolicy.Recover(_pace, _options, Now).Permits; }
     }
 
     /// <summary>Every pause (sec=0 surprise, 429, 418), as it starts; one notification at a time.</summary>
     public IObservable<RateLimitPause> Pauses => _pauses.AsObservable();
 
+    /// <summary>Every slice of permits as it leaves, before its attempts are told; one notification at a time.</summary>
+    public IObservable<RateLimitSlice> Slices => _slices.AsObservable();
+
     /// <summary>The window currently enforced: the exchange's window plus the margin.</summary>
     public TimeSpan CurrentWindow
     {
-        get { lock (_gate) return WindowLocked(Now); }
+        get { lock (_gate) return PacePolicy.Window(PacePolicy.Recover(_pace, _options, Now), _options); }
     }
 
-    /// <summary>True while the group waits out a 429, a 418 or an exhausted budget.</summary>
+    /// <summary>True while the group waits out a 429, an exhausted budget or the IP's block.</summary>
     public bool IsPaused
     {
-        get { lock (_gate) return Now < _pausedUntil; }
+        get { lock (_gate) return Now < _pausedUntil || _block.Remaining > TimeSpan.Zero; }
     }
 
     /// <summary>Attempts waiting for a permit.</summary>
@@ -111,14 +111,13 @@ public sealed class RateLimitGroup : IDisposable
     }
 
     /// <summary>
-    /// One permit for one attempt: emits the grant instant (on the group's monotonic clock) and
-    /// completes. Disposing before the grant leaves the queue without spending budget. After
-    /// <see cref="Stop"/> it completes empty. The caller reports the answer with
-    /// <see cref="OnResponse"/>, passing the grant instant back.
+    /// One permit for one attempt: emits a lease and completes. Disposing the subscription before
+    /// the grant leaves the queue without spending budget. After <see cref="Stop"/> it completes
+    /// empty. The caller completes the lease with the answer.
     /// </summary>
-    public IObservable<DateTimeOffset> Acquire() => Observable.Create<DateTimeOffset>(observer =>
+    public IObservable<RateLimitLease> Acquire() => Observable.Create<RateLimitLease>(observer =>
     {
-        LinkedListNode<IObserver<DateTimeOffset>> node;
+        LinkedListNode<IObserver<RateLimitLease>> node;
         lock (_gate)
         {
             if (_stopped)
@@ -142,17 +141,17 @@ public sealed class RateLimitGroup : IDisposable
     /// Folds one answer back in: when its request reached the exchange at the latest, the
     /// exchange's count of the window (Remaining-Req), and 429/418 pauses.
     /// </summary>
-    public void OnResponse(DateTimeOffset grantedAt, TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration)
+    internal void OnResponse(RateLimitLease lease, TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration)
     {
         RateLimitPause? pause = null;
         lock (_gate)
         {
             var now = Now;
+            RecoverLocked(now);
             // Judged by the round trips before this one: a slow answer must not excuse itself.
-            var arrivedBy = Max(grantedAt, now - _roundTrips.Fastest(2 * _options.RequestsPerWindow));
+            var arrivedBy = Max(lease.GrantedAt, now - _roundTrips.Fastest(2 * _options.RequestsPerWindow));
             if (outcome == ExchangeOutcome.Success) _roundTrips.Add(duration);
-            var slot = _slots.Find(s => s.InFlight && s.Granted == grantedAt);
-            if (slot is not null) slot.Booked = arrivedBy;
+            lease.Booked = arrivedBy;
             _warm = true;
 
             if (remaining is not null) pause = ReconcileLocked(arrivedBy, _options.RequestsPerWindow - remaining.Second);
@@ -160,34 +159,37 @@ public sealed class RateLimitGroup : IDisposable
             switch (outcome)
             {
                 case ExchangeOutcome.RateLimited:
-                    // One slice's worth of 429s lowers the pace once, not once per response.
-                    if (now >= _pausedUntil)
-                    {
-                        _penalty = _penalty == TimeSpan.Zero
-                            ? _options.RateLimitedPenalty
-                            : Min(_penalty * 2, _options.MaxPenalty);
-                        _permits = Math.Max(1, _permits / 2);
-                    }
-                    _penaltySince = now;
-                    pause = PauseLocked(now + WindowLocked(now), PauseReason.RateLimited) ?? pause;
+                    _pace = PacePolicy.RateLimited(_pace, _options, now, alreadyPaused: now < _pausedUntil);
+                    pause = PauseLocked(now + WindowLocked(), PauseReason.RateLimited) ?? pause;
                     break;
                 case ExchangeOutcome.Banned:
-                    _bans++;
-                    var backoff = blockDuration
-                        ?? Min(_options.DefaultBanDuration * Math.Pow(2, Math.Min(_bans - 1, 16)), _options.MaxBanDuration);
-                    pause = PauseLocked(now + backoff, PauseReason.Banned) ?? pause;
+                    if (_block.Banned(lease.BlockEpoch, lease.IsProbe, blockDuration) is { } blocked)
+                    {
+                        var until = now + blocked;
+                        pause = new RateLimitPause(Name, PauseReason.Banned, WallTime(until), WindowLocked() - _options.Window);
+                        _dispatch.Disposable = Disposable.Empty;
+                        _dispatchAt = null;
+                    }
                     break;
             }
             // The answer may free a place earlier than the in-flight hold assumed.
             if (_waiters.Count > 0) ScheduleDispatchLocked(Max(now, NextFreeLocked(now)));
         }
+        // Any answer but a 418 (or a failure to reach the exchange) shows the IP is open again.
+        if (lease.IsProbe && outcome != ExchangeOutcome.Banned) _block.ProbeAnswered(reachedExchange: outcome != ExchangeOutcome.Transient);
         if (pause is not null) Publish(pause);
+    }
+
+    /// <summary>Answers a lease given up without an answer: its place stays held; a probe lets another go.</summary>
+    internal void Abandon(RateLimitLease lease)
+    {
+        if (lease.IsProbe) _block.ProbeAnswered(reachedExchange: false);
     }
 
     /// <summary>Stops granting: waiting attempts complete without a permit, new ones too.</summary>
     public void Stop()
     {
-        List<IObserver<DateTimeOffset>> waiting;
+        List<IObserver<RateLimitLease>> waiting;
         lock (_gate)
         {
             _stopped = true;
@@ -209,6 +211,8 @@ public sealed class RateLimitGroup : IDisposable
             _disposed = true;
             _pauses.OnCompleted();
             _pauses.Dispose();
+            _slices.OnCompleted();
+            _slices.Dispose();
         }
     }
 
@@ -226,45 +230,73 @@ public sealed class RateLimitGroup : IDisposable
         }
     }
 
+    private void Publish(RateLimitSlice slice)
+    {
+        lock (_pausesGate)
+        {
+            if (!_disposed) _slices.OnNext(slice);
+        }
+    }
+
     private void Dispatch()
     {
-        var granted = new List<IObserver<DateTimeOffset>>();
-        DateTimeOffset now;
+        var granted = new List<(IObserver<RateLimitLease> Observer, RateLimitLease Lease)>();
         lock (_gate)
         {
             _dispatchAt = null;
             if (_stopped) return;
-            now = Now;
+            var now = Now;
             if (now < _pausedUntil)
             {
                 ScheduleDispatchLocked(_pausedUntil);
                 return;
             }
-            var window = WindowLocked(now);
+            RecoverLocked(now);
+            var window = WindowLocked();
             _slots.RemoveAll(s => s.FreeAt(window, _options.MaxInFlightHold) <= now);
             // Slow start: one request until the first answer shows the way is clear.
-            var permits = _warm ? _permits : 1;
-            while (_waiters.First is { } first && _slots.Count < permits)
+            var permits = _warm ? _pace.Permits : 1;
+            if (_waiters.First is not null && _slots.Count < permits)
             {
-                _waiters.RemoveFirst();
-                _slots.Add(new Slot(now));
-                granted.Add(first.Value);
+                switch (_block.Admit(out var retryIn, out var epoch))
+                {
+                    case Admission.Closed:
+                        ScheduleDispatchLocked(now + retryIn);
+                        return;
+                    case Admission.Probe:
+                        // Only the probe goes; its answer reopens every group (or blocks again).
+                        granted.Add(GrantLocked(now, epoch, probe: true));
+                        break;
+                    default:
+                        while (_waiters.First is not null && _slots.Count < permits) granted.Add(GrantLocked(now, epoch, probe: false));
+                        break;
+                }
             }
             // The next slice opens when enough places have come free (an answer may make that sooner).
             if (_waiters.Count > 0) ScheduleDispatchLocked(_warm ? NextFreeLocked(now) : now + _options.MaxInFlightHold);
         }
-        foreach (var observer in granted)
+        if (granted.Count > 0) Publish(new RateLimitSlice(Name, granted[0].Lease.GrantedAt, granted.Count, granted[0].Lease.IsProbe));
+        foreach (var (observer, lease) in granted)
         {
-            observer.OnNext(now);
+            observer.OnNext(lease);
             observer.OnCompleted();
         }
+    }
+
+    private (IObserver<RateLimitLease>, RateLimitLease) GrantLocked(DateTimeOffset now, long epoch, bool probe)
+    {
+        var first = _waiters.First!;
+        _waiters.RemoveFirst();
+        var lease = new RateLimitLease(this, now, epoch, probe);
+        _slots.Add(new Slot(now, lease));
+        return (first.Value, lease);
     }
 
     /// <summary>When the number of occupied places drops below the permits per slice.</summary>
     private DateTimeOffset NextFreeLocked(DateTimeOffset now)
     {
-        var window = WindowLocked(now);
-        var permits = _warm ? _permits : 1;
+        var window = WindowLocked();
+        var permits = _warm ? _pace.Permits : 1;
         if (_slots.Count < permits) return now;
         var frees = _slots.Select(s => s.FreeAt(window, _options.MaxInFlightHold)).Order().ToList();
         return frees[_slots.Count - permits];
@@ -291,9 +323,9 @@ public sealed class RateLimitGroup : IDisposable
         var ours = _slots.Count(s => s.Granted <= at && (s.InFlight || s.Booked > from));
         var missing = Math.Min(usedByExchange, _options.RequestsPerWindow) - ours;
         if (missing <= 0) return null;
-        for (var i = 0; i < missing; i++) _slots.Add(new Slot(at) { Booked = at });
+        for (var i = 0; i < missing; i++) _slots.Add(new Slot(at, null, at));
         if (usedByExchange < _options.RequestsPerWindow) return null;
-        var until = at + WindowLocked(Now);
+        var until = at + WindowLocked();
         return until > Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, WallTime(until), until - at - _options.Window) : null;
     }
 
@@ -305,36 +337,31 @@ public sealed class RateLimitGroup : IDisposable
         _dispatch.Disposable = Disposable.Empty;
         _dispatchAt = null;
         if (_waiters.Count > 0) ScheduleDispatchLocked(_pausedUntil);
-        return wasPaused ? null : new RateLimitPause(Name, reason, WallTime(_pausedUntil), WindowLocked(Now) - _options.Window);
+        return wasPaused ? null : new RateLimitPause(Name, reason, WallTime(_pausedUntil), WindowLocked() - _options.Window);
     }
 
-    private TimeSpan WindowLocked(DateTimeOffset now)
-    {
-        // Recovery: every quiet decay period halves the penalty a 429 added and gives back one permit.
-        while ((_penalty > TimeSpan.Zero || _permits < _options.RequestsPerWindow) && now - _penaltySince >= _options.PenaltyDecayAfter)
-        {
-            _penalty = _penalty < TimeSpan.FromMilliseconds(2) ? TimeSpan.Zero : _penalty / 2;
-            _permits = Math.Min(_options.RequestsPerWindow, _permits + 1);
-            _penaltySince += _options.PenaltyDecayAfter;
-        }
-        return _options.Window + _options.BaseMargin + _penalty;
-    }
+    /// <summary>The explicit recovery step: the pace as it stands after the quiet time since the last 429.</summary>
+    private void RecoverLocked(DateTimeOffset now) => _pace = PacePolicy.Recover(_pace, _options, now);
 
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+    /// <summary>The window enforced now; up to date once <see cref="RecoverLocked"/> ran.</summary>
+    private TimeSpan WindowLocked() => PacePolicy.Window(_pace, _options);
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
-    /// <summary>One place in the window: granted, and once answered, booked at its latest arrival.</summary>
-    private sealed class Slot(DateTimeOffset granted)
+    /// <summary>
+    /// One place in the window: a lease of ours (booked once answered, at its latest arrival), or a
+    /// phantom place the exchange counted that we did not send (booked at once).
+    /// </summary>
+    private sealed class Slot(DateTimeOffset granted, RateLimitLease? lease, DateTimeOffset? booked = null)
     {
         public DateTimeOffset Granted { get; } = granted;
 
-        public DateTimeOffset? Booked { get; set; }
+        public DateTimeOffset? Booked => lease is null ? booked : lease.Booked;
 
         public bool InFlight => Booked is null;
 
         /// <summary>When this place leaves the window.</summary>
         public DateTimeOffset FreeAt(TimeSpan window, TimeSpan maxHold) =>
-            Booked is { } booked ? booked + window : Granted + (maxHold > window ? maxHold : window);
+            Booked is { } at ? at + window : Granted + (maxHold > window ? maxHold : window);
     }
 }

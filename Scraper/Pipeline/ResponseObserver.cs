@@ -13,12 +13,12 @@ public static class ResponseObserver
 {
     /// <summary>Records one response of <paramref name="limiter"/>'s group.</summary>
     public static void Record<T>(ScraperMetrics metrics, RateLimitGroup limiter, FailureLog failures,
-        DateTimeOffset sentAt, ExchangeResponse<T> response, string what, ClockSkewMonitor? clock = null)
+        RateLimitLease lease, ExchangeResponse<T> response, string what, ClockSkewMonitor? clock = null)
         where T : class
     {
         var group = limiter.Name;
         clock?.Observe(response.Date);
-        limiter.OnResponse(sentAt, response.Duration, response.Outcome, response.Remaining, response.BlockDuration);
+        lease.Complete(response.Duration, response.Outcome, response.Remaining, response.BlockDuration);
         if (response.Remaining is { } remaining) metrics.RemainingRequests.WithLabels(group).Set(remaining.Second);
 
         var ok = response.Outcome == ExchangeOutcome.Success;
