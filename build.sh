@@ -73,7 +73,16 @@ case "$cmd" in
       install_test_programs
     fi
     dotnet build Scraper.sln -c Release -v q -nologo
-    dotnet test Scraper.sln -c Release --no-build -v q --logger "console;verbosity=normal" "${filter[@]}" "$@"
+    log=$(mktemp)
+    set +e
+    dotnet test Scraper.sln -c Release --no-build -v q --logger "console;verbosity=normal" "${filter[@]}" "$@" | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    # One closing line that any CI reads: "tests: N passed, N failed, N skipped".
+    count() { local n; n=$(sed -n "s/^ *$1: *\([0-9][0-9]*\)\r\?$/\1/p" "$log" | tail -n1); echo "${n:-0}"; }
+    echo "tests: $(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
+    rm -f "$log"
+    exit "$status"
     ;;
   publish)
     rm -rf dist/publish
