@@ -35,7 +35,7 @@ public sealed record ExportRequest(string? Market, string? Unit, string? From, s
 public sealed class CommandLineInterface
 {
     private readonly RootCommand _root;
-    private readonly Option<string> _config = new("--config") { Description = "JSON config file (// comments allowed). Also SCRAPER_CONFIG.", HelpName = "FILE", Recursive = true };
+    private readonly Option<string> _config = new(OptionTable.ConfigFlag) { Description = $"{OptionTable.ConfigHelp}. Also {OptionTable.ConfigEnvironment}.", HelpName = "FILE", Recursive = true };
     private readonly Dictionary<string, Option<string>> _settings = new(StringComparer.Ordinal);
     private readonly Option<string> _market = new("--market") { Description = "Market to export, e.g. KRW-BTC.", HelpName = "M" };
     private readonly Option<string> _unit = new("--unit") { Description = "Unit to export: 1,3,5,10,15,30,60,240 or day.", HelpName = "U" };

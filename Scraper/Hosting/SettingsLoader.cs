@@ -39,7 +39,7 @@ public static class SettingsLoader
         DateTimeOffset now,
         bool needsWritableDb)
     {
-        configFile ??= environment.GetValueOrDefault(EnvironmentPrefix + "CONFIG");
+        configFile ??= environment.GetValueOrDefault(OptionTable.ConfigEnvironment);
         var builder = new ConfigurationBuilder();
         if (configFile is not null)
         {
@@ -49,7 +49,7 @@ public static class SettingsLoader
             builder.Add(json);
         }
         var env = environment
-            .Where(kv => kv.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase) && !kv.Key.Equals(EnvironmentPrefix + "CONFIG", StringComparison.OrdinalIgnoreCase))
+            .Where(kv => kv.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase) && !kv.Key.Equals(OptionTable.ConfigEnvironment, StringComparison.OrdinalIgnoreCase))
             .ToDictionary(kv => kv.Key[EnvironmentPrefix.Length..], kv => (string?)kv.Value, StringComparer.OrdinalIgnoreCase);
         builder.Add(new MemoryConfigurationSource { InitialData = env });
         builder.Add(new MemoryConfigurationSource { InitialData = ReadCredentialsDirectory(environment) });
