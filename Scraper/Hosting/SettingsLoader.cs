@@ -9,8 +9,9 @@ namespace Scraper.Hosting;
 /// <summary>
 /// Builds <see cref="ScraperSettings"/> from, lowest precedence first: built-in defaults, the JSON
 /// config file (--config, or SCRAPER_CONFIG), environment variables (SCRAPER_RATE, …), systemd
-/// credentials ($CREDENTIALS_DIRECTORY/upbit-access-key, upbit-secret-key), the command line.
-/// Every error names where the bad value came from, the value, and what is expected.
+/// credentials ($CREDENTIALS_DIRECTORY/upbit-access-key, …), the command line. The options and
+/// their own checks are <see cref="SettingOptions"/>; here are the sources and the checks between
+/// options. Every error names where the bad value came from, the value, and what is expected.
 /// </summary>
 public static class SettingsLoader
 {
@@ -76,9 +77,9 @@ public static class SettingsLoader
         var until = SettingOptions.Until.Read(reader);
         if (since >= (until ?? now))
         {
-            var sinceText = reader.String("Since", SettingOptions.Since.Default!);
-            var untilShown = until is null ? "now" : $"{reader.Source("Until")} '{Printable(reader.String("Until", ""))}'";
-            throw reader.Error("Since", sinceText, $"expected a time before {untilShown} ({(until ?? now).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ})");
+            var sinceText = reader.String(SettingOptions.Since.Key, SettingOptions.Since.Default!);
+            var untilShown = until is null ? "now" : $"{reader.Source(SettingOptions.Until)} '{Printable(reader.String(SettingOptions.Until.Key, ""))}'";
+            throw reader.Error(SettingOptions.Since, sinceText, $"expected a time before {untilShown} ({(until ?? now).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ})");
         }
         var url = SettingOptions.UpbitUrl.Read(reader);
         var listen = SettingOptions.Listen.Read(reader);
@@ -113,8 +114,8 @@ public static class SettingsLoader
         var access = SettingOptions.AccessKeyFile.Read(reader) ?? SettingOptions.AccessKey.Read(reader);
         var secret = SettingOptions.SecretKeyFile.Read(reader) ?? SettingOptions.SecretKey.Read(reader);
         if (access is null && secret is null) return null;
-        if (access is null) throw reader.Error("AccessKey", "(missing)", $"expected an access key too, since {reader.Source(reader.Has("SecretKeyFile") ? "SecretKeyFile" : "SecretKey")} is configured");
-        if (secret is null) throw reader.Error("SecretKey", "(missing)", $"expected a secret key too, since {reader.Source(reader.Has("AccessKeyFile") ? "AccessKeyFile" : "AccessKey")} is configured");
+        if (access is null) throw reader.Error(SettingOptions.AccessKey, "(missing)", $"expected an access key too, since {reader.Source(reader.Has(SettingOptions.SecretKeyFile) ? SettingOptions.SecretKeyFile : SettingOptions.SecretKey)} is configured");
+        if (secret is null) throw reader.Error(SettingOptions.SecretKey, "(missing)", $"expected a secret key too, since {reader.Source(reader.Has(SettingOptions.AccessKeyFile) ? SettingOptions.AccessKeyFile : SettingOptions.AccessKey)} is configured");
         return new UpbitCredentials(access, secret);
     }
 
@@ -135,7 +136,7 @@ public static class SettingsLoader
     private static void EnsureWritable(string dbPath, OptionReader reader)
     {
         var full = Path.GetFullPath(dbPath);
-        if (Directory.Exists(full)) throw reader.Error("Db", dbPath, "expected a file path, but it is a directory");
+        if (Directory.Exists(full)) throw reader.Error(SettingOptions.Db, dbPath, "expected a file path, but it is a directory");
         var dir = Path.GetDirectoryName(full)!;
         try
         {
@@ -152,7 +153,7 @@ public static class SettingsLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw reader.Error("Db", dbPath, $"expected a writable database path ({FirstLine(e.Message)})");
+            throw reader.Error(SettingOptions.Db, dbPath, $"expected a writable database path ({FirstLine(e.Message)})");
         }
     }
 

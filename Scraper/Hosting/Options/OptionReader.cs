@@ -14,6 +14,12 @@ internal sealed class OptionReader(IConfigurationRoot config, string? configFile
     /// <summary>The process environment.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; } = environment;
 
+    public bool Has(SettingOption option) => Has(option.Key);
+
+    public string Source(SettingOption option) => Source(option.Key);
+
+    public ConfigException Error(SettingOption option, string value, string expected) => Error(option.Key, value, expected);
+
     public bool Has(string key) => config[key] is not null || config.GetSection(key).GetChildren().Any();
 
     public string String(string key, string fallback) => config[key] ?? fallback;
