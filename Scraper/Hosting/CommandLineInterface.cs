@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Scraper.Hosting.Options;
 
 namespace Scraper.Hosting;
 
@@ -27,13 +28,14 @@ public sealed record ExportRequest(string? Market, string? Unit, string? From, s
 
 /// <summary>
 /// The public command line: <c>bitcoin-price-scraper [run|backfill|verify|export] [options]</c>,
-/// defined with System.CommandLine (help, version, parse errors). Each setting option maps to the
-/// configuration key of the same name, so the JSON file and SCRAPER_* variables accept it too.
+/// defined with System.CommandLine (help, version, parse errors). The setting options come from
+/// <see cref="SettingOptions.All"/>; each maps to its configuration key, so the JSON file and
+/// SCRAPER_* variables accept it too.
 /// </summary>
 public sealed class CommandLineInterface
 {
     private readonly RootCommand _root;
-    private readonly Option<string> _config = new("--config") { Description = "JSON config file (// comments allowed). Also SCRAPER_CONFIG.", HelpName = "FILE", Recursive = true };
+    private readonly Option<string> _config = new(OptionTable.ConfigFlag) { Description = $"{OptionTable.ConfigHelp}. Also {OptionTable.ConfigEnvironment}.", HelpName = "FILE", Recursive = true };
     private readonly Dictionary<string, Option<string>> _settings = new(StringComparer.Ordinal);
     private readonly Option<string> _market = new("--market") { Description = "Market to export, e.g. KRW-BTC.", HelpName = "M" };
     private readonly Option<string> _unit = new("--unit") { Description = "Unit to export: 1,3,5,10,15,30,60,240 or day.", HelpName = "U" };
@@ -43,35 +45,15 @@ public sealed class CommandLineInterface
     private readonly Dictionary<Command, Verb> _verbs = new();
     private readonly HashSet<System.CommandLine.Invocation.CommandLineAction> _verbActions = [];
 
-    private static readonly (string Key, string Help, string Name)[] SettingOptions =
-    [
-        ("UpbitUrl", "Exchange base URL (default https://api.upbit.com).", "URL"),
-        ("Markets", "Markets, comma-separated (default KRW-BTC).", "LIST"),
-        ("Units", "Minute units 1,3,5,10,15,30,60,240 and/or day (default 1).", "LIST"),
-        ("Since", "Start of the history: ISO date/time or an age such as 30d, 12h (default 30d).", "T"),
-        ("Until", "End of the history for backfill/verify (default now).", "T"),
-        ("Db", "SQLite file (default ./data/candles.db, or $STATE_DIRECTORY/candles.db under systemd), or PostgreSQL: postgres://USER@HOST:5432/DB?sslmode=verify-full or Host=…;Database=….", "PATH|URL"),
-        ("DbPasswordFile", "File holding the PostgreSQL password (or systemd credential db-password; else PGPASSWORD or ~/.pgpass).", "FILE"),
-        ("Listen", "Metrics endpoint HOST:PORT (default 0.0.0.0:8081; 127.0.0.1:8081 for this machine only).", "HOST:PORT"),
-        ("Rate", "Requests per second per rate-limit group (default 10).", "N"),
-        ("TickerInterval", "How often the ticker is fetched (default 1s).", "DURATION"),
-        ("RequestTimeout", "Timeout of one HTTP request (default 10s).", "DURATION"),
-        ("AccessKey", "Upbit access key (prefer --access-key-file or systemd credentials).", "KEY"),
-        ("SecretKey", "Upbit secret key (prefer --secret-key-file or systemd credentials).", "KEY"),
-        ("AccessKeyFile", "File holding the access key.", "FILE"),
-        ("SecretKeyFile", "File holding the secret key.", "FILE"),
-        ("LogLevel", "Trace, Debug, Information, Warning, Error or Critical (default Information).", "LEVEL"),
-    ];
-
     /// <summary>Builds the command tree.</summary>
     public CommandLineInterface()
     {
         _root = new RootCommand("Collects Upbit candles into SQLite without gaps and exports Prometheus metrics.");
         _root.Options.Add(_config);
-        foreach (var (key, help, name) in SettingOptions)
+        foreach (var setting in SettingOptions.All)
         {
-            var option = new Option<string>(SettingsLoader.Flag(key)) { Description = help, HelpName = name, Recursive = true };
-            _settings[key] = option;
+            var option = new Option<string>(setting.Flag) { Description = setting.Description, HelpName = setting.HelpName, Recursive = true };
+            _settings[setting.Key] = option;
             _root.Options.Add(option);
         }
         var run = new Command("run", "The daemon (default): backfill the range, then follow every closed candle; serve /metrics.");
