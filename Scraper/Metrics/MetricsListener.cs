@@ -73,6 +73,9 @@ public sealed class MetricsListener : IAsyncDisposable
     /// <summary>Binds the address and serves; throws when it cannot bind (see <see cref="CannotBind"/>).</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        // Lines must end in CRLF: a bare-LF request gets 400 and costs no rendering. Prometheus never
+        // sends one, and a server that reads bare LF as a line end disagrees with strict proxies.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "bitcoin-price-scraper" });
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(_logging);
