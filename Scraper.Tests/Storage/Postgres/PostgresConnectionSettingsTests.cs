@@ -114,6 +114,15 @@ public sealed class PostgresConnectionSettingsTests
     }
 
     [Fact]
+    public void A_connection_torn_down_while_reading_is_transient()
+    {
+        // What Npgsql throws when the server crashes while a command waits for its answer (seen in CI).
+        var torn = new NpgsqlException("Exception while reading from stream", new ObjectDisposedException("System.Net.Sockets.NetworkStream"));
+
+        Assert.Equal(PostgresErrorKind.Transient, PostgresErrors.Classify(torn));
+    }
+
+    [Fact]
     public void Retry_delays_grow_and_are_capped()
     {
         Assert.Equal(TimeSpan.FromMilliseconds(250), PostgresRetry.Delay(0));

@@ -24,7 +24,10 @@ public static class PostgresErrors
         for (var e = error; e is not null; e = e.InnerException)
         {
             if (e is PostgresException pg) return ClassifyState(pg.SqlState);
-            if (e is NpgsqlException { InnerException: SocketException or IOException or TimeoutException or EndOfStreamException }) return PostgresErrorKind.Transient;
+            // A connection lost mid-command: refused, reset, timed out, or its stream torn down
+            // under a waiting read (ObjectDisposedException) when the server crashed.
+            if (e is NpgsqlException { InnerException: SocketException or IOException or TimeoutException or EndOfStreamException or ObjectDisposedException })
+                return PostgresErrorKind.Transient;
             if (e is NpgsqlException npgsql && npgsql.IsTransient) return PostgresErrorKind.Transient;
             if (e is SocketException or EndOfStreamException) return PostgresErrorKind.Transient;
         }
