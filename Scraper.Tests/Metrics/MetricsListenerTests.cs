@@ -209,6 +209,11 @@ public sealed class MetricsListenerTests : IAsyncLifetime
                 idle.Add(c);
                 await c.ConnectAsync(IPAddress.Loopback, _listener.Port);
             }
+            // A connect returns once the kernel has queued it; the scrape must come after the server
+            // holds them all, or it races their admission (which the attack test covers).
+            var admitted = Stopwatch.StartNew();
+            while (_listener.HeldConnections < idle.Count && admitted.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(10);
+            Assert.Equal(idle.Count, _listener.HeldConnections);
 
             var started = Stopwatch.StartNew();
             var response = await _http.GetAsync(Url("/metrics"));

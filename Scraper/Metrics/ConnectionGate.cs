@@ -17,6 +17,12 @@ internal sealed class ConnectionGate(int capacity)
     /// <summary>Connections closed to make room for newer ones.</summary>
     public long Evicted => Interlocked.Read(ref _evicted);
 
+    /// <summary>Connections held now.</summary>
+    public int Count
+    {
+        get { lock (_lock) return _byId.Count; }
+    }
+
     /// <summary>Connections turned away because every held one was busy.</summary>
     public long Refused => Interlocked.Read(ref _refused);
 

@@ -70,6 +70,9 @@ public sealed class MetricsListener : IAsyncDisposable
     /// <summary>Connections closed to make room for newer ones.</summary>
     internal long Evicted => _gate.Evicted;
 
+    /// <summary>Connections held now.</summary>
+    internal int HeldConnections => _gate.Count;
+
     /// <summary>Binds the address and serves; throws when it cannot bind (see <see cref="CannotBind"/>).</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
