@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
@@ -80,6 +81,7 @@ public sealed class MetricsListener : IAsyncDisposable
         // sends one, and a server that reads bare LF as a line end disagrees with strict proxies.
         AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "bitcoin-price-scraper" });
+        builder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(_logging);
         // A connect flood overflows a short accept queue, and a scraper's SYN dropped there is
