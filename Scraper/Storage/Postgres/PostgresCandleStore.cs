@@ -42,19 +42,7 @@ public sealed class PostgresCandleStore : ICandleStore
         INSERT INTO candles (market, unit, {CandleColumns}, fetched_at)
         SELECT $1, $2, u.*, $15 FROM unnest($3::timestamptz[], $4::text[], $5::numeric[], $6::numeric[], $7::numeric[], $8::numeric[],
                                             $9::bigint[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[]) AS u
-        ON CONFLICT (market, unit, candle_date_time_utc) DO UPDATE SET
-            candle_date_time_kst = excluded.candle_date_time_kst,
-            opening_price = excluded.opening_price,
-            high_price = excluded.high_price,
-            low_price = excluded.low_price,
-            trade_price = excluded.trade_price,
-            timestamp = excluded.timestamp,
-            candle_acc_trade_price = excluded.candle_acc_trade_price,
-            candle_acc_trade_volume = excluded.candle_acc_trade_volume,
-            prev_closing_price = excluded.prev_closing_price,
-            change_price = excluded.change_price,
-            change_rate = excluded.change_rate,
-            fetched_at = excluded.fetched_at
+        {CandleUpsert.OnConflictReplace}
         """;
 
     // Ranges that overlap or touch the new one are deleted and come back as one merged row.
