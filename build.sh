@@ -25,10 +25,10 @@ USAGE
 TEST_PROGRAMS="prometheus:prometheus promtool:prometheus systemd-analyze:systemd systemd-nspawn:systemd-container
   nsenter:util-linux debootstrap:debootstrap mkfs.ext4:e2fsprogs e2fsck:e2fsprogs"
 
-# The unit tier: everything but the folders whose tests run the daemon, root tools or benchmarks.
-FAST_FILTER="FullyQualifiedName!~Scraper.Tests.Integration&FullyQualifiedName!~Scraper.Tests.Reliability"
-FAST_FILTER+="&FullyQualifiedName!~Scraper.Tests.Packaging&FullyQualifiedName!~Scraper.Tests.Observability"
-FAST_FILTER+="&FullyQualifiedName!~Scraper.Tests.Benchmarks"
+# The test tiers are projects: the unit tier (seconds: no daemon, no root, no tools) and the system
+# tier (the real binary, PostgreSQL, Prometheus, root-only tests, benchmarks); both share TestKit.
+UNIT_TESTS=Scraper.Tests/Unit/Scraper.Tests.Unit.csproj
+SYSTEM_TESTS=Scraper.Tests/System/Scraper.Tests.System.csproj
 
 # As root: installs the packages of missing test programs. Otherwise: says which are missing and
 # how to install them; their tests then report Skipped.
@@ -65,21 +65,24 @@ case "$cmd" in
     exec dotnet Scraper/bin/Release/net10.0/bitcoin-price-scraper.dll "$@"
     ;;
   test)
-    filter=()
+    target=Scraper.sln
     if [ "${1:-}" = "--fast" ]; then
       shift
-      filter=(--filter "$FAST_FILTER")
+      target=$UNIT_TESTS
     else
       install_test_programs
     fi
-    dotnet build Scraper.sln -c Release -v q -nologo
+    dotnet build "$target" -c Release -v q -nologo
     log=$(mktemp)
     set +e
-    dotnet test Scraper.sln -c Release --no-build -v q --logger "console;verbosity=normal" "${filter[@]}" "$@" | tee "$log"
+    # -m:1: one test project at a time (unit tier first), so the system tier's timing is not
+    # shared with a second test host.
+    dotnet test "$target" -c Release --no-build -v q -m:1 --logger "console;verbosity=normal" "$@" | tee "$log"
     status=${PIPESTATUS[0]}
     set -e
-    # One closing line that any CI reads: "tests: N passed, N failed, N skipped".
-    count() { local n; n=$(sed -n "s/^ *$1: *\([0-9][0-9]*\)\r\?$/\1/p" "$log" | tail -n1); echo "${n:-0}"; }
+    # One closing line that any CI reads: "tests: N passed, N failed, N skipped", summed over the
+    # test projects (each prints its own totals).
+    count() { sed -n "s/^ *$1: *\([0-9][0-9]*\)\r\?$/\1/p" "$log" | awk '{ n += $1 } END { print n + 0 }'; }
     echo "tests: $(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
     rm -f "$log"
     exit "$status"
@@ -98,10 +101,10 @@ case "$cmd" in
     bash ./build.sh publish
     dotnet build Scraper.sln -c Release -v q -nologo
     if command -v npm >/dev/null; then
-      (cd Scraper.Tests/Benchmarks/ccxt && npm install --no-audit --no-fund --silent) || echo "ccxt not installed: its row is left out" >&2
+      (cd Scraper.Tests/System/Benchmarks/ccxt && npm install --no-audit --no-fund --silent) || echo "ccxt not installed: its row is left out" >&2
     fi
     BITCOIN_PRICE_SCRAPER_BIN="$PWD/dist/publish/bitcoin-price-scraper" BITCOIN_PRICE_SCRAPER_BENCH=1 \
-      dotnet test Scraper.sln -c Release --no-build -v q \
+      dotnet test "$SYSTEM_TESTS" -c Release --no-build -v q \
       --filter "FullyQualifiedName~Benchmarks.BackfillBenchmark" --logger "console;verbosity=detailed" "$@"
     ;;
   soak)
@@ -109,7 +112,7 @@ case "$cmd" in
     dotnet build Scraper.sln -c Release -v q -nologo
     # Measures the NativeAOT binary users run, not the JIT build.
     BITCOIN_PRICE_SCRAPER_BIN="$PWD/dist/publish/bitcoin-price-scraper" BITCOIN_PRICE_SCRAPER_SOAK=1 \
-      dotnet test Scraper.sln -c Release --no-build -v q \
+      dotnet test "$SYSTEM_TESTS" -c Release --no-build -v q \
       --filter "FullyQualifiedName~Reliability.SoakTests" --logger "console;verbosity=detailed" "$@"
     ;;
   -h|--help|help|"")

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Scraper.Hosting;
-using Scraper.Tests.Integration;
 using AppContext = Scraper.Hosting.AppContext;
 
 namespace Scraper.Tests.Hosting;
@@ -115,21 +114,6 @@ public sealed class OptionFuzzTests : IDisposable
             var (accepted, _, _) = await RunVerifyAsync("--log-level", level);
             Assert.True((accepted != ExitCodes.Config) == listed.Contains(level), $"{level}: exit {accepted}, listed: {string.Join(' ', listed)}");
         }
-    }
-
-    [Theory]
-    [InlineData("--since", "99999999999d")]
-    [InlineData("--log-level", "None")]
-    [InlineData("--rate", "99999999999999999999")]
-    public async Task The_real_binary_exits_78_with_one_line(string flag, string value)
-    {
-        var (code, _, stderr) = await ScraperProcess.RunAsync(
-            ["backfill", flag, value, "--upbit-url", "http://127.0.0.1:1", "--db", Path.Combine(_dir, "b.db")], TimeSpan.FromSeconds(30));
-
-        Assert.True(code == ExitCodes.Config, $"exit {code}: {stderr}");
-        var line = Assert.Single(stderr.TrimEnd('\n').Split('\n'));
-        Assert.Contains(flag, line, StringComparison.Ordinal);
-        Assert.Contains($"'{value}'", line, StringComparison.Ordinal);
     }
 
     /// <summary>Runs `verify` in process with one option set; verify only reads, so any accepted value is harmless.</summary>

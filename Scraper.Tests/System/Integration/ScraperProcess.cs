@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using Scraper.Tests.Ops;
 
 namespace Scraper.Tests.Integration;
 
@@ -28,15 +29,20 @@ public sealed partial class ScraperProcess : IDisposable
 
     /// <summary>The binary under test; BITCOIN_PRICE_SCRAPER_BIN overrides it (e.g. the NativeAOT build).</summary>
     /// <remarks>
-    /// The build's own output folder (Scraper/bin/CONFIG/net10.0), not the copy beside the tests:
-    /// that copy resolves its dependencies through the test project, which differs (ASP.NET).
+    /// The build's own output folder (Scraper/bin/CONFIG/TFM, the configuration and framework of
+    /// this test build), not the copy beside the tests: that copy resolves its dependencies
+    /// through the test project, which differs (ASP.NET).
     /// </remarks>
     public static string BinaryPath =>
         Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BIN") is { Length: > 0 } overridden
             ? overridden
-            : Path.GetFullPath(Path.Combine(AppContext.BaseDirectory.Replace(
-                $"{Path.DirectorySeparatorChar}Scraper.Tests{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}",
-                $"{Path.DirectorySeparatorChar}Scraper{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal), "bitcoin-price-scraper"));
+            : BuiltBinaryPath();
+
+    private static string BuiltBinaryPath()
+    {
+        var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        return RepoPaths.Combine("Scraper", "bin", framework.Parent!.Name, framework.Name, "bitcoin-price-scraper");
+    }
 
     /// <summary>Starts the binary with a clean environment (plus <paramref name="environment"/>).</summary>
     public static ScraperProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null, string? binary = null)

@@ -161,7 +161,7 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
 
     private async Task<BenchRow?> RunCcxtAsync(Scenario s, string dir)
     {
-        var script = Path.Combine(Commands.RepoRoot, "Scraper.Tests", "Benchmarks", "ccxt", "fetch-ohlcv.js");
+        var script = Path.Combine(Commands.RepoRoot, "Scraper.Tests", "System", "Benchmarks", "ccxt", "fetch-ohlcv.js");
         if (!Directory.Exists(Path.Combine(Path.GetDirectoryName(script)!, "node_modules", "ccxt"))) return null;
         await using var exchange = await FakeUpbitExchange.StartAsync(OptionsFor(s));
         await WarmAsync(exchange);
@@ -177,7 +177,7 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
 
     private static string CcxtVersion()
     {
-        var package = Path.Combine(Commands.RepoRoot, "Scraper.Tests", "Benchmarks", "ccxt", "node_modules", "ccxt", "package.json");
+        var package = Path.Combine(Commands.RepoRoot, "Scraper.Tests", "System", "Benchmarks", "ccxt", "node_modules", "ccxt", "package.json");
         return File.Exists(package) ? System.Text.Json.JsonDocument.Parse(File.ReadAllText(package)).RootElement.GetProperty("version").GetString() ?? "" : "";
     }
 
