@@ -1,22 +1,12 @@
 using System.Diagnostics;
 
-namespace Scraper.Tests.Integration;
+namespace Scraper.Tests.TestKit;
 
 /// <summary>The repository and the command-line tools the end-to-end tests drive.</summary>
 public static class Commands
 {
     /// <summary>The repository root (where Scraper.sln is), found above the test assembly.</summary>
-    public static string RepoRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Scraper.sln"))) return dir.FullName;
-            }
-            throw new InvalidOperationException("Scraper.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string RepoRoot => RepoPaths.Root;
 
     /// <summary>Runs a program to its end (at most five minutes) and returns its exit code and output (stdout then stderr).</summary>
     public static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Scraper.Tests.Integration;
 
 namespace Scraper.Tests.TestKit;
 

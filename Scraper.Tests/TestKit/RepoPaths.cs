@@ -1,4 +1,4 @@
-namespace Scraper.Tests.Ops;
+namespace Scraper.Tests.TestKit;
 
 /// <summary>Locates files of the repository checkout the tests were built from.</summary>
 internal static class RepoPaths

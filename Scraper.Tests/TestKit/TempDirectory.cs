@@ -1,10 +1,7 @@
-using System.Runtime.Versioning;
+namespace Scraper.Tests.TestKit;
 
-namespace Scraper.Tests.Ops;
-
-/// <summary>A fresh directory below /tmp, deleted with everything in it on dispose.</summary>
-[SupportedOSPlatform("linux")]
-internal sealed class TempDirectory : IDisposable
+/// <summary>A fresh directory below the temporary folder, deleted with everything in it on dispose.</summary>
+public sealed class TempDirectory : IDisposable
 {
     private const UnixFileMode WorldReadable =
         UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
@@ -13,14 +10,18 @@ internal sealed class TempDirectory : IDisposable
 
     public TempDirectory()
     {
-        Path = Directory.CreateTempSubdirectory("scraper-ops-").FullName;
-        // CreateTempSubdirectory makes it 0700; the non-root test user must be able to read it.
-        File.SetUnixFileMode(Path, WorldReadable);
+        Path = Directory.CreateTempSubdirectory("scraper-test-").FullName;
+        // CreateTempSubdirectory makes it 0700; a tool a root test runs as nobody must be able to read it.
+        if (OperatingSystem.IsLinux()) System.IO.File.SetUnixFileMode(Path, WorldReadable);
     }
 
     public string Path { get; }
 
+    /// <summary>A path below the directory.</summary>
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    /// <summary>A file directly in the directory.</summary>
+    public string File(string name) => Combine(name);
 
     public void Dispose()
     {

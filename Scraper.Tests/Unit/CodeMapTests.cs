@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Scraper.Tests.Ops;
 
 namespace Scraper.Tests;
 

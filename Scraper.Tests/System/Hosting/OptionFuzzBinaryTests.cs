@@ -9,9 +9,9 @@ namespace Scraper.Tests.Hosting;
 /// </summary>
 public sealed class OptionFuzzBinaryTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-fuzz-").FullName;
+    private readonly TempDirectory _dir = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Theory]
     [InlineData("--since", "99999999999d")]
@@ -20,7 +20,7 @@ public sealed class OptionFuzzBinaryTests : IDisposable
     public async Task The_real_binary_exits_78_with_one_line(string flag, string value)
     {
         var (code, _, stderr) = await ScraperProcess.RunAsync(
-            ["backfill", flag, value, "--upbit-url", "http://127.0.0.1:1", "--db", Path.Combine(_dir, "b.db")], TimeSpan.FromSeconds(30));
+            ["backfill", flag, value, "--upbit-url", "http://127.0.0.1:1", "--db", _dir.Combine("b.db")], TimeSpan.FromSeconds(30));
 
         Assert.True(code == ExitCodes.Config, $"exit {code}: {stderr}");
         var line = Assert.Single(stderr.TrimEnd('\n').Split('\n'));

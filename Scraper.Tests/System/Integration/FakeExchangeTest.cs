@@ -5,8 +5,10 @@ namespace Scraper.Tests.Integration;
 /// <summary>A test class with its own fake exchange on 127.0.0.1 and its own temporary folder.</summary>
 public abstract class FakeExchangeTest(FakeExchangeOptions? options = null) : IAsyncLifetime
 {
+    private readonly TempDirectory _dir = new();
+
     /// <summary>The temporary folder (deleted after the test).</summary>
-    protected string Dir { get; } = Directory.CreateTempSubdirectory("bps-test-").FullName;
+    protected string Dir => _dir.Path;
 
     /// <summary>The running fake exchange.</summary>
     protected FakeUpbitExchange Exchange { get; private set; } = null!;
@@ -21,6 +23,6 @@ public abstract class FakeExchangeTest(FakeExchangeOptions? options = null) : IA
     public virtual async Task DisposeAsync()
     {
         await Exchange.DisposeAsync();
-        Directory.Delete(Dir, recursive: true);
+        _dir.Dispose();
     }
 }

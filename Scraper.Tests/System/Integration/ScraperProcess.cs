@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
-using Scraper.Tests.Ops;
 
 namespace Scraper.Tests.Integration;
 

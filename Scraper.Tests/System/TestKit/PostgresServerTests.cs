@@ -1,5 +1,4 @@
 using System.Globalization;
-using Scraper.Tests.Integration;
 
 namespace Scraper.Tests.TestKit;
 

@@ -5,40 +5,6 @@ using Scraper.Domain;
 
 namespace Scraper.Tests.Storage;
 
-/// <summary>A temporary directory deleted with everything in it when disposed.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "scraper-storage-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp directory must not fail a test that already passed or failed on its own.
-        }
-    }
-}
-
-/// <summary>A clock the test sets by hand.</summary>
-public sealed class ManualTimeProvider(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-}
-
 internal static class TestCandles
 {
     public static readonly DateTimeOffset T0 = new(2025, 6, 24, 0, 0, 0, TimeSpan.Zero);

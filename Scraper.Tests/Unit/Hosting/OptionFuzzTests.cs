@@ -11,9 +11,9 @@ namespace Scraper.Tests.Hosting;
 /// </summary>
 public sealed class OptionFuzzTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-fuzz-").FullName;
+    private readonly TempDirectory _dir = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     /// <summary>Odd values tried on every option.</summary>
     public static readonly string[] OddValues =
@@ -120,7 +120,7 @@ public sealed class OptionFuzzTests : IDisposable
     private async Task<(int Code, string Stderr, Exception? Crash)> RunVerifyAsync(string flag, string value)
     {
         var args = new List<string> { "verify", flag, value };
-        if (flag != "--db") args.AddRange(["--db", Path.Combine(_dir, "missing.db")]);
+        if (flag != "--db") args.AddRange(["--db", _dir.Combine("missing.db")]);
         if (flag != "--upbit-url") args.AddRange(["--upbit-url", "http://127.0.0.1:1"]);
         using var stdout = new StringWriter(CultureInfo.InvariantCulture);
         using var stderr = new StringWriter(CultureInfo.InvariantCulture);

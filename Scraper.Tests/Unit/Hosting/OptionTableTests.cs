@@ -1,6 +1,5 @@
 using Scraper.Hosting;
 using Scraper.Hosting.Options;
-using Scraper.Tests.Integration;
 
 namespace Scraper.Tests.Hosting;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Metrics;
@@ -14,7 +15,7 @@ public sealed class CandleResultWriterTests : IDisposable
     private static readonly SeriesKey Btc = TestCandles.BtcMinute;
     private static readonly DateTimeOffset Noon = new(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
     private readonly TempDirectory _dir = new();
-    private readonly ManualTimeProvider _time = new(Noon.AddSeconds(30));
+    private readonly FakeTimeProvider _time = new(Noon.AddSeconds(30));
     private readonly SqliteCandleStore _store;
     private readonly CandleResultWriter _writer;
 
@@ -44,7 +45,7 @@ public sealed class CandleResultWriterTests : IDisposable
     [Fact]
     public void A_host_ahead_covers_only_up_to_the_exchange_clock_of_the_page()
     {
-        _time.Now = Noon.AddMinutes(10).AddSeconds(30); // host 12:10:30
+        _time.SetUtcNow(Noon.AddMinutes(10).AddSeconds(30)); // host 12:10:30
         var exchangeNow = Noon.AddSeconds(30);          // exchange 12:00:30
 
         _writer.Write(Page(Noon.AddMinutes(10), exchangeNow, exchangeNow));
@@ -56,7 +57,7 @@ public sealed class CandleResultWriterTests : IDisposable
     [Fact]
     public void The_Date_header_counts_in_whole_seconds_a_minute_boundary_just_passed_is_not_covered_early()
     {
-        _time.Now = Noon.AddMinutes(1).AddMilliseconds(400);
+        _time.SetUtcNow(Noon.AddMinutes(1).AddMilliseconds(400));
         // The exchange answered at 12:00:59.9: its Date says 12:00:59.
         _writer.Write(Page(Noon.AddMinutes(1), Noon.AddSeconds(59.9), Noon.AddSeconds(59)));
 
@@ -77,7 +78,7 @@ public sealed class CandleResultWriterTests : IDisposable
     [Fact]
     public void A_page_without_a_Date_header_is_capped_by_the_local_clock()
     {
-        _time.Now = Noon.AddMinutes(10).AddSeconds(30);
+        _time.SetUtcNow(Noon.AddMinutes(10).AddSeconds(30));
 
         _writer.Write(Page(Noon.AddMinutes(10), Noon.AddMinutes(10).AddSeconds(30), null));
 

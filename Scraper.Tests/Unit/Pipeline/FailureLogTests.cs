@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Scraper.Pipeline;
 
 namespace Scraper.Tests.Pipeline;
@@ -14,30 +15,26 @@ public class FailureLogTests
             Lines.Add((logLevel, formatter(state, exception)));
     }
 
-    private sealed class ManualTime : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
+    private static FakeTimeProvider NewYear() => new(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     [Fact]
     public void A_burst_is_logged_once_even_with_successes_in_between_then_once_when_it_is_over()
     {
         var logger = new ListLogger();
-        var time = new ManualTime();
+        var time = NewYear();
         var log = new FailureLog(logger, time);
 
         for (var i = 0; i < 50; i++)
         {
             log.Failure("candles", "http_503", LogLevel.Warning, $"window {i}");
             log.Success("candles"); // other windows keep succeeding during the burst
-            time.Now += TimeSpan.FromMilliseconds(100);
+            time.Advance(TimeSpan.FromMilliseconds(100));
         }
         Assert.Single(logger.Lines);
         Assert.Equal(LogLevel.Warning, logger.Lines[0].Level);
         Assert.Contains("window 0", logger.Lines[0].Message, StringComparison.Ordinal);
 
-        time.Now += FailureLog.QuietAfter;
+        time.Advance(FailureLog.QuietAfter);
         log.Success("candles");
 
         Assert.Equal(2, logger.Lines.Count);
@@ -48,13 +45,13 @@ public class FailureLogTests
     public void A_long_burst_is_summarised_periodically()
     {
         var logger = new ListLogger();
-        var time = new ManualTime();
+        var time = NewYear();
         var log = new FailureLog(logger, time);
 
         for (var i = 0; i < 70; i++)
         {
             log.Failure("ticker", "timeout", LogLevel.Warning, "slow");
-            time.Now += TimeSpan.FromSeconds(1);
+            time.Advance(TimeSpan.FromSeconds(1));
         }
 
         // The opening line plus one summary every 30 s.
@@ -70,7 +67,7 @@ public class FailureLogTests
     public void Different_kinds_and_groups_are_separate_bursts()
     {
         var logger = new ListLogger();
-        var log = new FailureLog(logger, new ManualTime());
+        var log = new FailureLog(logger, NewYear());
 
         log.Failure("candles", "http_503", LogLevel.Warning, "a");
         log.Failure("candles", "timeout", LogLevel.Warning, "b");
@@ -87,12 +84,12 @@ public class FailureLogTests
     public void A_burst_still_going_at_the_stop_is_summed_up_with_its_count()
     {
         var logger = new ListLogger();
-        var time = new ManualTime();
+        var time = NewYear();
         var log = new FailureLog(logger, time);
         for (var i = 0; i < 5; i++)
         {
             log.Failure("candles", "connection", LogLevel.Warning, "refused");
-            time.Now += TimeSpan.FromSeconds(1);
+            time.Advance(TimeSpan.FromSeconds(1));
         }
 
         log.Failure("ticker", "http_503", LogLevel.Warning, "once"); // a burst of one: its line said it all

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using Scraper.Tests.Ops;
 
 namespace Scraper.Tests.Pipeline;
 

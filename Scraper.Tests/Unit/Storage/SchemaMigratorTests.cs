@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Scraper.Storage;
 
 namespace Scraper.Tests.Storage;
@@ -9,7 +10,7 @@ public sealed class SchemaMigratorTests
     private static readonly Migration Two = new(2, "two", "step 2");
     private static readonly Migration Three = new(3, "three", "step 3");
 
-    private readonly ManualTimeProvider _time = new(new DateTimeOffset(2025, 6, 24, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 24, 12, 0, 0, TimeSpan.Zero));
 
     [Fact]
     public void Migrate_a_new_store_applies_every_step_in_order_each_in_its_own_transaction()
@@ -18,7 +19,7 @@ public sealed class SchemaMigratorTests
 
         SchemaMigrator.Migrate([One, Two, Three], store.Begin, _time);
 
-        Assert.Equal([(1, _time.Now), (2, _time.Now), (3, _time.Now)], store.Committed);
+        Assert.Equal([(1, _time.GetUtcNow()), (2, _time.GetUtcNow()), (3, _time.GetUtcNow())], store.Committed);
         Assert.Equal(["begin", "apply 1", "commit", "begin", "apply 2", "commit", "begin", "apply 3", "commit"], store.Log);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Text.Json;
 using Scraper.Domain;
 using Scraper.Hosting.Export;
@@ -84,7 +85,7 @@ public class CandleExporterTests
     public void Export_streams_a_stored_series_in_the_requested_format()
     {
         using var dir = new TempDirectory();
-        using var store = SqliteCandleStore.Open(dir.File("candles.db"), new ManualTimeProvider(T0));
+        using var store = SqliteCandleStore.Open(dir.File("candles.db"), new FakeTimeProvider(T0));
         store.SaveResponse(BtcMinute, Minutes(0, 2500), Range(0, 2500));
         store.SaveResponse(new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1)), [Minute(At(0), market: "KRW-ETH")], null);
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Scraper.Domain;
 using Scraper.Storage;
 using Scraper.Storage.Sqlite;
@@ -12,7 +13,7 @@ namespace Scraper.Tests.Storage.Sqlite;
 public sealed class SqliteCandleStoreTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
-    private readonly ManualTimeProvider _time = new(new DateTimeOffset(2025, 6, 24, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 24, 12, 0, 0, TimeSpan.Zero));
     private readonly string _path;
     private readonly SqliteCandleStore _store;
 
@@ -79,7 +80,7 @@ public sealed class SqliteCandleStoreTests : IDisposable
     public void SaveResponse_of_a_closed_candle_records_when_it_was_fetched()
     {
         _store.SaveResponse(BtcMinute, [Forming], null);
-        _time.Now = _time.Now.AddMinutes(1);
+        _time.Advance(TimeSpan.FromMinutes(1));
 
         _store.SaveResponse(BtcMinute, [Closed], Range(5, 6));
 
