@@ -23,6 +23,7 @@ public sealed class PeriodicQuote<T>(
     string what)
     where T : class
 {
+    private readonly ExchangeAttempts _attempts = new(limiter, metrics, failures);
     private int _busy;
 
     /// <summary>Starts polling; dispose to stop.</summary>
@@ -50,11 +51,8 @@ public sealed class PeriodicQuote<T>(
     }
 
     private IObservable<T> FetchOnce() =>
-        limiter.Acquire()
-            .Do(_ => metrics.RequestNew.WithLabels(limiter.Name).Inc())
-            .SelectMany(lease => Observable.FromAsync(fetch).Select(response => (lease, response)))
-            .Do(x => ResponseObserver.Record(metrics, limiter, failures, x.lease, x.response, what))
-            .Where(x => x.response.IsSuccess && x.response.Value is not null)
-            .Select(x => x.response.Value!)
+        _attempts.Send(fetch, what)
+            .Where(response => response.IsSuccess && response.Value is not null)
+            .Select(response => response.Value!)
             .Catch((OperationCanceledException _) => Observable.Empty<T>());
 }
