@@ -18,7 +18,7 @@ public class PeriodicQuoteTests
         var quote = new PeriodicQuote<IReadOnlyList<string>>(
             _ => Task.FromResult(new ExchangeResponse<IReadOnlyList<string>>(ExchangeOutcome.Success, ["x"], 200, null, TimeSpan.FromMilliseconds(1))),
             _ => throw new InvalidOperationException($"apply {++applied} failed"),
-            limiter, TimeSpan.FromSeconds(1), scheduler, metrics, new FailureLog(lines.For("Scraper.Exchange"), new SchedulerClock(scheduler)), "ticker");
+            limiter, TimeSpan.FromSeconds(1), scheduler, new MetricsSubscriber(metrics), new FailureLog(lines.For("Scraper.Exchange"), new SchedulerClock(scheduler)), "ticker");
 
         using (quote.Start())
         {

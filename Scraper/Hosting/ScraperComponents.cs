@@ -28,6 +28,7 @@ public sealed class ScraperComponents : IDisposable
     {
         Settings = settings;
         Metrics = metrics;
+        var telemetry = new MetricsSubscriber(metrics);
         _client = new UpbitClient(new UpbitClientOptions
         {
             BaseUrl = settings.UpbitUrl,
@@ -50,17 +51,17 @@ public sealed class ScraperComponents : IDisposable
             _running.Add(limiter.Pauses.Subscribe(p => RateLimitLog.Paused(limiterLog, p),
                 onError: e => _failures.Failure(limiter.Name, "limiter_failed", LogLevel.Critical, $"pause notifications ended: {e.GetType().Name}: {e.Message}")));
         }
-        Metrics.Registry.AddBeforeCollectCallback(PublishLimiterState);
+        telemetry.Watch([.. Limiters]);
 
-        var clock = new ClockSkewMonitor(Metrics, loggers.CreateLogger("Scraper.Clock"));
-        var pipeline = new CandleFetchPipeline(_client, CandleLimiter, new RetryPolicy(), scheduler, Metrics, failures, loggers.CreateLogger<CandleFetchPipeline>(), clock);
-        var writer = new CandleResultWriter(store, Metrics, time, loggers.CreateLogger<CandleResultWriter>());
-        Collector = new CandleCollector(settings.Series, settings.Since, store, pipeline, CandleLimiter, writer, Metrics, time, scheduler, loggers.CreateLogger<CandleCollector>());
+        var clock = new ClockSkewMonitor(telemetry, loggers.CreateLogger("Scraper.Clock"));
+        var pipeline = new CandleFetchPipeline(_client, CandleLimiter, new RetryPolicy(), scheduler, telemetry, failures, loggers.CreateLogger<CandleFetchPipeline>(), clock);
+        var writer = new CandleResultWriter(store, telemetry, time, loggers.CreateLogger<CandleResultWriter>());
+        Collector = new CandleCollector(settings.Series, settings.Since, store, pipeline, CandleLimiter, writer, telemetry, time, scheduler, loggers.CreateLogger<CandleCollector>());
 
         Ticker = new PeriodicQuote<IReadOnlyList<Ticker>>(
-            ct => _client.GetTickersAsync(settings.Markets, ct), PublishTickers, TickerLimiter, settings.TickerInterval, scheduler, Metrics, failures, "ticker");
+            ct => _client.GetTickersAsync(settings.Markets, ct), telemetry.Tickers, TickerLimiter, settings.TickerInterval, scheduler, telemetry, failures, "ticker");
         Accounts = settings.Credentials is null ? null : new PeriodicQuote<IReadOnlyList<Account>>(
-            _client.GetAccountsAsync, PublishAccounts, AccountsLimiter, TimeSpan.FromSeconds(60), scheduler, Metrics, failures, "accounts");
+            _client.GetAccountsAsync, telemetry.Accounts, AccountsLimiter, TimeSpan.FromSeconds(60), scheduler, telemetry, failures, "accounts");
     }
 
     /// <summary>The validated settings.</summary>
@@ -93,33 +94,6 @@ public sealed class ScraperComponents : IDisposable
     public void StopSending()
     {
         foreach (var limiter in Limiters) limiter.Stop();
-    }
-
-    private void PublishLimiterState()
-    {
-        foreach (var limiter in Limiters)
-        {
-            Metrics.LimiterPaused.WithLabels(limiter.Name).Set(limiter.IsPaused ? 1 : 0);
-            Metrics.LimiterWindow.WithLabels(limiter.Name).Set(limiter.CurrentWindow.TotalSeconds);
-        }
-    }
-
-    private void PublishTickers(IReadOnlyList<Ticker> tickers)
-    {
-        foreach (var t in tickers)
-        {
-            Metrics.TickerPrice.WithLabels(t.Market).Set((double)t.TradePrice);
-            Metrics.TickerTimestamp.WithLabels(t.Market).Set(t.Timestamp / 1000.0);
-        }
-    }
-
-    private void PublishAccounts(IReadOnlyList<Account> accounts)
-    {
-        foreach (var a in accounts)
-        {
-            Metrics.AccountBalance.WithLabels(a.Currency).Set((double)a.Balance);
-            Metrics.AccountLocked.WithLabels(a.Currency).Set((double)a.Locked);
-        }
     }
 
     /// <inheritdoc />

@@ -5,7 +5,6 @@ using System.Reactive.Subjects;
 using Microsoft.Extensions.Logging;
 using Scraper.Domain;
 using Scraper.Exchange;
-using Scraper.Metrics;
 
 namespace Scraper.Pipeline;
 
@@ -20,12 +19,12 @@ public sealed partial class CandleFetchPipeline(
     RateLimitGroup limiter,
     RetryPolicy retryPolicy,
     IScheduler scheduler,
-    ScraperMetrics metrics,
+    IPipelineTelemetry telemetry,
     FailureLog failures,
     ILogger<CandleFetchPipeline> logger,
     ClockSkewMonitor? clock = null)
 {
-    private readonly ExchangeAttempts _attempts = new(limiter, metrics, failures, clock);
+    private readonly ExchangeAttempts _attempts = new(limiter, telemetry, failures, clock);
 
     // Replays the stop to back-off timers that start after it.
     private readonly AsyncSubject<Unit> _stopping = new();
@@ -63,16 +62,20 @@ public sealed partial class CandleFetchPipeline(
             {
                 RetryDecision.Accept accept => Observable.Return(new WindowResult(window, x.response, accept.State.Attempts)),
                 RetryDecision.GiveUp giveUp => Observable.Return(Skip(window, x.response, giveUp)),
-                RetryDecision.RetryAfter after => BackOff(after.Delay).SelectMany(_ => Attempt(window, after.State)),
+                RetryDecision.RetryAfter after => Retry(window, after),
                 _ => Attempt(window, x.decision.State),
             });
 
-    /// <summary>A back-off that a stop ends at once, empty: the window stays a gap.</summary>
-    private IObservable<long> BackOff(TimeSpan delay) => Observable.Timer(delay, scheduler).TakeUntil(_stopping);
+    /// <summary>The next attempt after the back-off; a stop ends the back-off at once, empty: the window stays a gap.</summary>
+    private IObservable<WindowResult> Retry(CandleWindow window, RetryDecision.RetryAfter decision)
+    {
+        telemetry.Report(new PipelineEvent.WindowRetried(window.Series, decision.Delay, decision.State));
+        return Observable.Timer(decision.Delay, scheduler).TakeUntil(_stopping).SelectMany(_ => Attempt(window, decision.State));
+    }
 
     private WindowResult Skip(CandleWindow window, ExchangeResponse<IReadOnlyList<Candle>> response, RetryDecision.GiveUp decision)
     {
-        metrics.WindowsSkipped.WithLabels(window.Series.Market, window.Series.Unit.Name).Inc();
+        telemetry.Report(new PipelineEvent.WindowSkipped(window.Series));
         // Skips come in bursts (an unreachable exchange skips every window): one line when a burst
         // starts, a count while it goes on and when it ends; each one singly at Debug.
         var detail = $"{Describe(window)} after {decision.State.Attempts} attempts, last {response.FailureReason}: {response.Detail}";

@@ -2,7 +2,6 @@ using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using Microsoft.Extensions.Logging;
 using Scraper.Exchange;
-using Scraper.Metrics;
 
 namespace Scraper.Pipeline;
 
@@ -10,7 +9,7 @@ namespace Scraper.Pipeline;
 /// A quote fetched on a fixed period through its rate-limit group (the ticker for all markets in
 /// one request, the account balances): each tick waits for a permit, sends one request and hands
 /// the value to <c>apply</c>. A tick that comes while the last request is still running is dropped,
-/// so a slow exchange never builds a backlog; a failure is counted and the next tick tries again.
+/// so a slow exchange never builds a backlog; a failure is reported and the next tick tries again.
 /// </summary>
 public sealed class PeriodicQuote<T>(
     Func<CancellationToken, Task<ExchangeResponse<T>>> fetch,
@@ -18,12 +17,12 @@ public sealed class PeriodicQuote<T>(
     RateLimitGroup limiter,
     TimeSpan period,
     IScheduler scheduler,
-    ScraperMetrics metrics,
+    IPipelineTelemetry telemetry,
     FailureLog failures,
     string what)
     where T : class
 {
-    private readonly ExchangeAttempts _attempts = new(limiter, metrics, failures);
+    private readonly ExchangeAttempts _attempts = new(limiter, telemetry, failures);
     private int _busy;
 
     /// <summary>Starts polling; dispose to stop.</summary>
@@ -45,7 +44,7 @@ public sealed class PeriodicQuote<T>(
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            metrics.ResponseFailed.WithLabels(limiter.Name, "apply_failed").Inc();
+            telemetry.Report(new PipelineEvent.ApplyFailed(limiter.Name));
             failures.Failure(limiter.Name, "apply_failed", LogLevel.Error, $"{what}: {e.GetType().Name}: {e.Message}");
         }
     }
