@@ -6,9 +6,6 @@ using Scraper.Storage;
 
 namespace Scraper.Pipeline;
 
-/// <summary>What one pass over the wanted range did.</summary>
-public sealed record PassSummary(int WindowsPlanned, int WindowsFetched, int WindowsSkipped, long CandlesWritten, bool Stopped);
-
 /// <summary>
 /// Backfills and then follows the configured series. Both are the same mechanism: a pass plans
 /// the windows that coverage says are missing in [since, now) and runs them through the pipeline.
