@@ -55,15 +55,15 @@ public sealed partial class CandleFetchPipeline(
     /// <summary>All attempts of one window, ending in one result (fetched or skipped).</summary>
     public IObservable<WindowResult> FetchWindow(CandleWindow window) => Attempt(window, AttemptState.First);
 
+    /// <summary>One attempt and what its decision leads to: another attempt, a skipped window or the result.</summary>
     private IObservable<WindowResult> Attempt(CandleWindow window, AttemptState state) =>
-        _attempts.Send(ct => client.GetCandlesAsync(window.Query, ct), Describe(window), state.IsRetry)
-            .Select(response => (response, decision: retryPolicy.Decide(response.Outcome, response.Value is { Count: 0 }, state)))
-            .SelectMany(x => x.decision switch
+        _attempts.Send(ct => client.GetCandlesAsync(window.Query, ct), Describe(window), state.IsRetry) // permit → HTTP
+            .SelectMany(response => retryPolicy.Decide(response.Outcome, response.Value is { Count: 0 }, state) switch
             {
-                RetryDecision.Accept accept => Observable.Return(new WindowResult(window, x.response, accept.State.Attempts)),
-                RetryDecision.GiveUp giveUp => Observable.Return(Skip(window, x.response, giveUp)),
                 RetryDecision.RetryAfter after => Retry(window, after),
-                _ => Attempt(window, x.decision.State),
+                RetryDecision.RetryNow now => Attempt(window, now.State),
+                RetryDecision.GiveUp giveUp => Observable.Return(Skip(window, response, giveUp)),
+                var accept => Observable.Return(new WindowResult(window, response, accept.State.Attempts)),
             });
 
     /// <summary>The next attempt after the back-off; a stop ends the back-off at once, empty: the window stays a gap.</summary>
