@@ -1,6 +1,4 @@
-using System.Reactive.Concurrency;
 using Microsoft.Extensions.Logging;
-using Scraper.Metrics;
 using Scraper.Pipeline;
 using Spectre.Console;
 
@@ -13,15 +11,12 @@ namespace Scraper.Hosting;
 public static partial class BackfillVerb
 {
     /// <summary>Runs the pass.</summary>
-    public static async Task<int> RunAsync(ScraperSettings settings, AppContext app)
+    public static async Task<int> RunAsync(CompositionRoot root, ProgramContext app)
     {
-        var journal = Logging.UnderSystemd(app.Environment);
-        var interactive = !Console.IsOutputRedirected && app.Out == Console.Out && !journal;
-        using var loggers = Logging.CreateFactory(settings.LogLevel, journal);
-        var logger = loggers.CreateLogger("Scraper.Backfill");
-        var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), ScraperComponents.Version);
-        using var store = StoreFactory.Open(settings, app, readOnly: false, loggers, metrics);
-        using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance);
+        var settings = root.Settings;
+        var interactive = !Console.IsOutputRedirected && app.Out == Console.Out && !Logging.UnderSystemd(app.Environment);
+        var logger = root.Loggers.CreateLogger("Scraper.Backfill");
+        var store = root.OpenStore();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(app.Stop);
         var signals = ScraperApp.CancelOnSignals(stop);
         try
@@ -37,8 +32,8 @@ public static partial class BackfillVerb
             do
             {
                 checkedAt = app.Time.GetUtcNow();
-                var pass = components.Collector.RunPassAsync(until, null, logProgress: !interactive, stop.Token);
-                if (interactive) await ShowProgressAsync(components, pass, app.Time);
+                var pass = root.Collector.RunPassAsync(until, null, logProgress: !interactive, stop.Token);
+                if (interactive) await ShowProgressAsync(root.Collector, pass, app.Time);
                 var summary = await pass;
                 total = new PassSummary(total.WindowsPlanned + summary.WindowsPlanned, total.WindowsFetched + summary.WindowsFetched,
                     total.WindowsSkipped + summary.WindowsSkipped, total.CandlesWritten + summary.CandlesWritten, summary.Stopped);
@@ -62,7 +57,7 @@ public static partial class BackfillVerb
         }
     }
 
-    private static async Task ShowProgressAsync(ScraperComponents components, Task pass, TimeProvider time)
+    private static async Task ShowProgressAsync(CandleCollector collector, Task pass, TimeProvider time)
     {
         await AnsiConsole.Progress()
             .AutoClear(false)
@@ -72,7 +67,7 @@ public static partial class BackfillVerb
                 var task = ctx.AddTask("backfill", maxValue: 1.0);
                 while (!pass.IsCompleted)
                 {
-                    if (components.Collector.Progress is { } p)
+                    if (collector.Progress is { } p)
                     {
                         task.Value = p.Ratio;
                         task.Description = $"backfill {p.WindowsDone}/{p.WindowsTotal} windows, {p.CandlesPerSecond:0} candles/s";

@@ -11,7 +11,7 @@ namespace Scraper.Hosting;
 /// exchange does is handled inside the pipeline and never ends this loop.
 /// </summary>
 public sealed partial class DaemonService(
-    ScraperComponents components,
+    CompositionRoot root,
     IHostApplicationLifetime lifetime,
     ILogger<DaemonService> logger) : BackgroundService
 {
@@ -21,18 +21,18 @@ public sealed partial class DaemonService(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        stoppingToken.Register(components.StopSending);
-        components.StartQuotes();
+        stoppingToken.Register(root.StopSending);
+        root.StartQuotes();
         try
         {
-            var summary = await components.Collector.RunPassAsync(DateTimeOffset.MaxValue, null, logProgress: true, stoppingToken);
-            if (!summary.Stopped) await components.Collector.FollowAsync(stoppingToken);
+            var summary = await root.Collector.RunPassAsync(DateTimeOffset.MaxValue, null, logProgress: true, stoppingToken);
+            if (!summary.Stopped) await root.Collector.FollowAsync(stoppingToken);
         }
         catch (Exception e) when (e is SqliteException or StoreException or IOException)
         {
             ExitCode = ExitCodes.Database;
             // Store errors start with the file's path; the log line names it once.
-            var path = StoreFactory.Describe(components.Settings.DbPath);
+            var path = StoreFactory.Describe(root.Settings.DbPath);
             var error = e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message;
             LogDatabaseFailed(logger, path, SettingsLoader.FirstLine(error));
             lifetime.StopApplication();

@@ -7,7 +7,7 @@ namespace Scraper.Hosting;
 public static class ExportVerb
 {
     /// <summary>Writes the candles; exit 0.</summary>
-    public static int Run(ScraperSettings settings, ExportRequest request, AppContext app)
+    public static int Run(ScraperSettings settings, ExportRequest request, ProgramContext app)
     {
         var market = request.Market?.Trim().ToUpperInvariant()
             ?? throw new ConfigException("invalid --market (missing): expected the market to export, e.g. --market KRW-BTC");

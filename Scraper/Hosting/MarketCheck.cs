@@ -11,10 +11,23 @@ namespace Scraper.Hosting;
 public static partial class MarketCheck
 {
     /// <summary>Throws <see cref="ConfigException"/> naming the unknown markets.</summary>
-    public static async Task EnsureListedAsync(ScraperSettings settings, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
+    /// <param name="settings">The markets to check.</param>
+    /// <param name="fetchMarkets">Asks the exchange for its markets (through the rate limiter); null when the limiter was stopped first.</param>
+    /// <param name="logger">Where a check that could not be made is logged.</param>
+    /// <param name="cancellationToken">Ends the check; the markets are then not checked.</param>
+    public static async Task EnsureListedAsync(ScraperSettings settings, Func<CancellationToken, Task<ExchangeResponse<IReadOnlyList<string>>?>> fetchMarkets,
+        ILogger logger, CancellationToken cancellationToken)
     {
-        using var client = new UpbitClient(new UpbitClientOptions { BaseUrl = settings.UpbitUrl, RequestTimeout = settings.RequestTimeout }, time);
-        var response = await client.GetMarketsAsync(cancellationToken);
+        ExchangeResponse<IReadOnlyList<string>>? response;
+        try
+        {
+            response = await fetchMarkets(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+        if (response is null) return;
         if (!response.IsSuccess || response.Value is null)
         {
             LogUnchecked(logger, response.FailureReason ?? "unknown", string.Join(',', settings.Markets));

@@ -8,37 +8,23 @@ using Scraper.Storage;
 
 namespace Scraper.Hosting;
 
-/// <summary>What a run of the program may touch: streams, environment, clock, cancellation.</summary>
-public sealed record AppContext(
-    TextWriter Out,
-    TextWriter Error,
-    IReadOnlyDictionary<string, string> Environment,
-    TimeProvider Time,
-    CancellationToken Stop);
-
 /// <summary>The program: parses the command line, validates the configuration, runs the verb.</summary>
 public static partial class ScraperApp
 {
     /// <summary>Runs one command line to its exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, AppContext app)
+    public static async Task<int> RunAsync(string[] args, ProgramContext app)
     {
         try
         {
             var request = new CommandLineInterface().Parse(args, app.Out, out var helpExit);
             if (request is null) return helpExit;
-            var needsWritableDb = request.Verb is Verb.Run or Verb.Backfill;
-            var settings = SettingsLoader.Load(request.Settings, request.ConfigFile, app.Environment, app.Time.GetUtcNow(), needsWritableDb);
-            if (needsWritableDb)
-            {
-                using var loggers = Logging.CreateFactory(settings.LogLevel, Logging.UnderSystemd(app.Environment));
-                await MarketCheck.EnsureListedAsync(settings, loggers.CreateLogger("Scraper.Main"), app.Time, app.Stop);
-            }
+            var collects = request.Verb is Verb.Run or Verb.Backfill;
+            var settings = SettingsLoader.Load(request.Settings, request.ConfigFile, app.Environment, app.Time.GetUtcNow(), needsWritableDb: collects);
             return request.Verb switch
             {
-                Verb.Backfill => await BackfillVerb.RunAsync(settings, app),
                 Verb.Verify => VerifyVerb.Run(settings, app),
                 Verb.Export => ExportVerb.Run(settings, request.Export!, app),
-                _ => await RunDaemonAsync(settings, app),
+                _ => await CollectAsync(request.Verb, settings, app),
             };
         }
         catch (ConfigException e)
@@ -58,21 +44,30 @@ public static partial class ScraperApp
         message.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
     /// <summary>Under systemd the fatal line carries &lt;3&gt; so that journalctl -p err shows it.</summary>
-    private static string ErrorPrefix(AppContext app) => Logging.UnderSystemd(app.Environment) ? "<3>" : "";
+    private static string ErrorPrefix(ProgramContext app) => Logging.UnderSystemd(app.Environment) ? "<3>" : "";
+
+    /// <summary>
+    /// <c>run</c> and <c>backfill</c>: builds the one object graph, checks the markets through it
+    /// before anything is opened or written, then runs the verb on it.
+    /// </summary>
+    private static async Task<int> CollectAsync(Verb verb, ScraperSettings settings, ProgramContext app)
+    {
+        using var loggers = Logging.CreateFactory(settings.LogLevel, Logging.UnderSystemd(app.Environment));
+        using var root = new CompositionRoot(settings, app, loggers, DefaultScheduler.Instance);
+        await root.CheckMarketsAsync(app.Stop);
+        return verb == Verb.Backfill ? await BackfillVerb.RunAsync(root, app) : await RunDaemonAsync(root, app);
+    }
 
     /// <summary>
     /// The daemon. Binds the metrics port and opens the database before the host starts, so
     /// systemd's READY=1 (sent once the host has started) means both are up.
     /// </summary>
-    private static async Task<int> RunDaemonAsync(ScraperSettings settings, AppContext app)
+    private static async Task<int> RunDaemonAsync(CompositionRoot root, ProgramContext app)
     {
-        var journal = Logging.UnderSystemd(app.Environment);
-        using var loggers = Logging.CreateFactory(settings.LogLevel, journal);
-        var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), ScraperComponents.Version);
-        await using var listener = await StartMetricsAsync(settings, metrics, loggers, app.Time);
-        using var store = StoreFactory.Open(settings, app, readOnly: false, loggers, metrics);
-        using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance);
-        LogStarting(loggers.CreateLogger("Scraper.Main"), ScraperComponents.Version, string.Join(',', settings.Markets),
+        var (settings, loggers) = (root.Settings, root.Loggers);
+        await using var listener = await StartMetricsAsync(settings, root.Metrics, loggers, app.Time);
+        root.OpenStore();
+        LogStarting(loggers.CreateLogger("Scraper.Main"), CompositionRoot.Version, string.Join(',', settings.Markets),
             string.Join(',', settings.Units), settings.Since.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
             StoreFactory.Describe(settings.DbPath), settings.Listen.ToString(), settings.Credentials is null ? "no" : "yes");
 
@@ -81,7 +76,7 @@ public static partial class ScraperApp
         builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = CandleCollectorShutdown);
         DaemonService? daemon = null;
-        builder.Services.AddHostedService(sp => daemon = new DaemonService(components, sp.GetRequiredService<IHostApplicationLifetime>(), loggers.CreateLogger<DaemonService>()));
+        builder.Services.AddHostedService(sp => daemon = new DaemonService(root, sp.GetRequiredService<IHostApplicationLifetime>(), loggers.CreateLogger<DaemonService>()));
         using var host = builder.Build();
         await host.RunAsync(app.Stop);
         return daemon?.ExitCode ?? ExitCodes.Ok;

@@ -32,7 +32,7 @@ public static partial class StoreFactory
     /// (logged, and <c>scraper_store_available</c> 0); without, its absence is an error at once.
     /// A bad password or an unknown database is a <see cref="ConfigException"/>.
     /// </summary>
-    public static ICandleStore Open(ScraperSettings settings, AppContext app, bool readOnly, ILoggerFactory? loggers = null, ScraperMetrics? metrics = null)
+    public static ICandleStore Open(ScraperSettings settings, ProgramContext app, bool readOnly, ILoggerFactory? loggers = null, ScraperMetrics? metrics = null)
     {
         if (!PostgresConnectionSettings.IsPostgres(settings.DbPath)) return SqliteCandleStore.Open(settings.DbPath, app.Time, readOnly);
 

@@ -5,7 +5,7 @@ namespace Scraper.Hosting;
 public static class VerifyVerb
 {
     /// <summary>Exit 0 when every configured series is complete in the configured range, 1 on a gap.</summary>
-    public static int Run(ScraperSettings settings, AppContext app)
+    public static int Run(ScraperSettings settings, ProgramContext app)
     {
         using var store = StoreFactory.Open(settings, app, readOnly: true);
         var now = app.Time.GetUtcNow();

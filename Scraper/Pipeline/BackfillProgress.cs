@@ -1,19 +1,18 @@
 using Microsoft.Extensions.Logging;
 using Scraper.Domain;
-using Scraper.Metrics;
 
 namespace Scraper.Pipeline;
 
 /// <summary>
 /// Progress of one pass over the wanted range: share covered per series, candles per second, ETA.
-/// Updated from the results as they are stored; read by the progress log line, the gauges and the
+/// Updated from the results as they are stored; read by the progress log line, the telemetry and the
 /// terminal progress bar.
 /// </summary>
 public sealed partial class BackfillProgress
 {
     private readonly object _gate = new();
     private readonly TimeProvider _time;
-    private readonly ScraperMetrics _metrics;
+    private readonly IPipelineTelemetry _telemetry;
     private readonly Dictionary<SeriesKey, SeriesState> _series = new();
     private readonly long _started; // monotonic: a wall-clock step must not bend the rate or the ETA
     private long _candles;
@@ -21,10 +20,10 @@ public sealed partial class BackfillProgress
     private int _windowsTotal;
 
     /// <summary>Starts tracking: <paramref name="plan"/> holds, per series, the wanted range and the windows still to fetch.</summary>
-    public BackfillProgress(IReadOnlyDictionary<SeriesKey, (TimeRange Wanted, TimeSpan Missing, int Windows)> plan, ScraperMetrics metrics, TimeProvider time)
+    public BackfillProgress(IReadOnlyDictionary<SeriesKey, (TimeRange Wanted, TimeSpan Missing, int Windows)> plan, IPipelineTelemetry telemetry, TimeProvider time)
     {
         _time = time;
-        _metrics = metrics;
+        _telemetry = telemetry;
         _started = time.GetTimestamp();
         foreach (var (series, (wanted, missing, windows)) in plan)
         {
@@ -96,7 +95,7 @@ public sealed partial class BackfillProgress
         }
     }
 
-    /// <summary>Sets the progress and ETA gauges.</summary>
+    /// <summary>Reports the progress and ETA of every series.</summary>
     public void Publish()
     {
         lock (_gate)
@@ -106,9 +105,7 @@ public sealed partial class BackfillProgress
             {
                 var wanted = (state.Wanted.End - state.Wanted.Start).Ticks;
                 var ratio = wanted <= 0 ? 1 : Math.Clamp(1 - (double)Math.Max(0, state.Missing.Ticks) / wanted, 0, 1);
-                _metrics.BackfillProgress.WithLabels(series.Market, series.Unit.Name).Set(ratio);
-                _metrics.BackfillEta.WithLabels(series.Market, series.Unit.Name)
-                    .Set(state.WindowsLeft <= 0 ? 0 : eta?.TotalSeconds ?? -1);
+                _telemetry.Report(new PipelineEvent.PassProgress(series, ratio, state.WindowsLeft <= 0 ? 0 : eta?.TotalSeconds ?? -1));
             }
         }
     }

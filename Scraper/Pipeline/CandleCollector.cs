@@ -2,13 +2,9 @@ using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using Microsoft.Extensions.Logging;
 using Scraper.Domain;
-using Scraper.Metrics;
 using Scraper.Storage;
 
 namespace Scraper.Pipeline;
-
-/// <summary>What one pass over the wanted range did.</summary>
-public sealed record PassSummary(int WindowsPlanned, int WindowsFetched, int WindowsSkipped, long CandlesWritten, bool Stopped);
 
 /// <summary>
 /// Backfills and then follows the configured series. Both are the same mechanism: a pass plans
@@ -23,7 +19,7 @@ public sealed partial class CandleCollector(
     CandleFetchPipeline pipeline,
     RateLimitGroup limiter,
     CandleResultWriter writer,
-    ScraperMetrics metrics,
+    IPipelineTelemetry telemetry,
     TimeProvider time,
     IScheduler scheduler,
     ILogger<CandleCollector> logger)
@@ -56,7 +52,7 @@ public sealed partial class CandleCollector(
         var perSeries = new List<IReadOnlyList<CandleWindow>>();
         foreach (var key in series)
         {
-            PublishStatic(key);
+            telemetry.Report(new PipelineEvent.SeriesPlanned(key));
             if (include is not null && !include(key)) continue;
             var closedEnd = WindowPlanner.ClosedEnd(key, now);
             var end = until < closedEnd ? key.Unit.AlignDown(until) : closedEnd;
@@ -67,7 +63,7 @@ public sealed partial class CandleCollector(
             perSeries.Add(windows);
         }
         var all = WindowPlanner.Interleave(perSeries).ToList();
-        var progress = new BackfillProgress(plan, metrics, time);
+        var progress = new BackfillProgress(plan, telemetry, time);
         Progress = progress;
         if (logProgress) LogPassStart(logger, all.Count, plan.Count);
 
@@ -141,7 +137,7 @@ public sealed partial class CandleCollector(
         foreach (var key in series)
         {
             fetchedUpTo[key] = WindowPlanner.ClosedEnd(key, time.GetUtcNow());
-            metrics.Following.WithLabels(key.Market, key.Unit.Name).Set(1);
+            telemetry.Report(new PipelineEvent.Following(key));
         }
         LogFollowing(logger, series.Count);
         while (!stop.IsCancellationRequested)
@@ -165,16 +161,10 @@ public sealed partial class CandleCollector(
         }
     }
 
-    private void PublishStatic(SeriesKey key)
-    {
-        metrics.CandleInterval.WithLabels(key.Market, key.Unit.Name).Set(key.Unit.Interval.TotalSeconds);
-        metrics.InitSeries(key.Market, key.Unit.Name);
-    }
-
     private void PublishCoverage(SeriesKey key)
     {
         var until = Coverage.CoveredUntil(store.GetCoverage(key), key.Unit.AlignDown(since));
-        metrics.CoveredUntil.WithLabels(key.Market, key.Unit.Name).Set(until.ToUnixTimeSeconds());
+        telemetry.Report(new PipelineEvent.CoveredUntil(key, until));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "backfill: {Windows} windows to fetch across {Series} series")]

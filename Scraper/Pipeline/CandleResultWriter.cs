@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Scraper.Domain;
-using Scraper.Metrics;
 using Scraper.Storage;
 
 namespace Scraper.Pipeline;
@@ -16,7 +15,7 @@ namespace Scraper.Pipeline;
 /// exchange's clock was; a page without one is capped by the local clock alone. Candles outside
 /// the window are kept only if they are closed and of the asked market; they never extend coverage.
 /// </summary>
-public sealed partial class CandleResultWriter(ICandleStore store, ScraperMetrics metrics, TimeProvider time, ILogger<CandleResultWriter> logger)
+public sealed partial class CandleResultWriter(ICandleStore store, IPipelineTelemetry telemetry, TimeProvider time, ILogger<CandleResultWriter> logger)
 {
     /// <summary>Stores one result; returns the candles written (0 for a skipped window).</summary>
     public int Write(WindowResult result)
@@ -49,11 +48,11 @@ public sealed partial class CandleResultWriter(ICandleStore store, ScraperMetric
             if (!window.Range.Contains(candle.StartUtc)) outside++;
             keep.Add(candle);
         }
-        if (outside > 0) metrics.UnexpectedCandles.WithLabels(series.Market, series.Unit.Name, "stored_outside_window").Inc(outside);
-        if (duplicates > 0) metrics.UnexpectedCandles.WithLabels(series.Market, series.Unit.Name, "duplicate").Inc(duplicates);
+        if (outside > 0) telemetry.Report(new PipelineEvent.UnexpectedCandles(series, "stored_outside_window", outside));
+        if (duplicates > 0) telemetry.Report(new PipelineEvent.UnexpectedCandles(series, "duplicate", duplicates));
         if (dropped > 0)
         {
-            metrics.UnexpectedCandles.WithLabels(series.Market, series.Unit.Name, "dropped").Inc(dropped);
+            telemetry.Report(new PipelineEvent.UnexpectedCandles(series, "dropped", dropped));
             LogDropped(logger, dropped, series.Market, series.Unit.Name, window.Range.ToString());
         }
 
@@ -70,16 +69,10 @@ public sealed partial class CandleResultWriter(ICandleStore store, ScraperMetric
         }
         catch
         {
-            metrics.StoreFailures.Inc();
+            telemetry.Report(new PipelineEvent.StoreFailed());
             throw;
         }
-        metrics.CandlesStored.WithLabels(series.Market, series.Unit.Name).Inc(written);
-        if (keep.Count > 0)
-        {
-            var newest = keep.Max(c => c.StartUtc);
-            var gauge = metrics.NewestCandle.WithLabels(series.Market, series.Unit.Name);
-            if (newest.ToUnixTimeSeconds() > gauge.Value) gauge.Set(newest.ToUnixTimeSeconds());
-        }
+        telemetry.Report(new PipelineEvent.CandlesStored(series, written, keep.Count > 0 ? keep.Max(c => c.StartUtc) : null));
         return written;
     }
 

@@ -1,17 +1,16 @@
 using Microsoft.Extensions.Logging;
 using Scraper.Exchange;
-using Scraper.Metrics;
 
 namespace Scraper.Pipeline;
 
 /// <summary>
 /// Compares this host's clock with the exchange's, as each response's <c>Date</c> header shows it:
-/// exports the skew, warns once when it grows past <see cref="WarnAbove"/> and says once when it is
+/// reports the skew, warns once when it grows past <see cref="WarnAbove"/> and says once when it is
 /// back within half of that. Coverage does not rely on it (each page is capped by its own Date),
 /// but a host running ahead keeps seeing its newest minutes as gaps until the exchange has them,
 /// and one running behind follows late.
 /// </summary>
-public sealed partial class ClockSkewMonitor(ScraperMetrics metrics, ILogger logger)
+public sealed partial class ClockSkewMonitor(IPipelineTelemetry telemetry, ILogger logger)
 {
     /// <summary>A skew beyond this is logged; a second of it is the header's resolution.</summary>
     public static readonly TimeSpan WarnAbove = TimeSpan.FromSeconds(5);
@@ -27,7 +26,7 @@ public sealed partial class ClockSkewMonitor(ScraperMetrics metrics, ILogger log
         bool warn = false, recovered = false;
         lock (_gate)
         {
-            metrics.ClockSkew.Set(skew.TotalSeconds);
+            telemetry.Report(new PipelineEvent.ClockSkewMeasured(skew));
             if (!_warned && skew.Duration() > WarnAbove) _warned = warn = true;
             else if (_warned && skew.Duration() <= WarnAbove / 2) (_warned, recovered) = (false, true);
         }

@@ -10,8 +10,8 @@ public sealed record RateLimitOptions
     public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Slack added to every window (clock granularity, timer lateness on the exchange's side).
-    /// 1000 ms + 10 ms is 99% of the allowed rate. Network delays are accounted per request
+    /// Slack added to every window (clock granularity, timer lateness on the exchange's side);
+    /// small, so the pace stays close to the allowed rate. Network delays are accounted per request
     /// instead: a permit counts from when its request can at the latest have reached the exchange.
     /// </summary>
     public TimeSpan BaseMargin { get; init; } = TimeSpan.FromMilliseconds(10);
@@ -38,7 +38,7 @@ public sealed record RateLimitOptions
     /// Send one request and wait for its answer before releasing full slices. Its Remaining-Req
     /// tells how much of the window is already spent on this IP, for example by the process this
     /// one replaces after a restart, whose last requests are still inside the exchange's window; a
-    /// full first slice would run into them (seen as 429s). Costs one round trip at start.
+    /// full first slice would run into them and draw 429s. Costs one round trip at start.
     /// </summary>
     public bool SlowStart { get; init; } = true;
 

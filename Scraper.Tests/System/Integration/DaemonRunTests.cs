@@ -87,7 +87,7 @@ public sealed class DaemonRunTests() : FakeExchangeTest(new FakeExchangeOptions 
         using var stop = new CancellationTokenSource();
         using var stdout = new StringWriter(CultureInfo.InvariantCulture);
         using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        var app = new Scraper.Hosting.AppContext(stdout, stderr, new Dictionary<string, string>(), clock, stop.Token);
+        var app = new Scraper.Hosting.ProgramContext(stdout, stderr, new Dictionary<string, string>(), clock, stop.Token);
         var run = Scraper.Hosting.ScraperApp.RunAsync(
             ["run", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db, "--listen", $"127.0.0.1:{port}", "--markets", "KRW-BTC,KRW-ETH", "--since", since],
             app);

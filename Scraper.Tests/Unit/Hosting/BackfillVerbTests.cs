@@ -4,7 +4,6 @@ using Scraper.Hosting;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Storage;
-using AppContext = Scraper.Hosting.AppContext;
 
 namespace Scraper.Tests.Hosting;
 
@@ -60,7 +59,7 @@ public sealed class BackfillVerbTests : IAsyncLifetime
     {
         using var stdout = new StringWriter(CultureInfo.InvariantCulture);
         using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        var app = new AppContext(stdout, stderr, new Dictionary<string, string>(), _time, CancellationToken.None);
+        var app = new ProgramContext(stdout, stderr, new Dictionary<string, string>(), _time, CancellationToken.None);
 
         var code = await ScraperApp.RunAsync(
             ["backfill", "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db, "--markets", "KRW-BTC,KRW-ETH",

@@ -5,7 +5,6 @@ using Scraper.Pipeline;
 using Scraper.Storage.Sqlite;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Storage;
-using AppContext = Scraper.Hosting.AppContext;
 
 namespace Scraper.Tests.Hosting;
 
@@ -42,7 +41,7 @@ public sealed class ExchangeClockTests : IAsyncLifetime
     {
         using var stdout = new StringWriter(CultureInfo.InvariantCulture);
         using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        var app = new AppContext(stdout, stderr, new Dictionary<string, string>(), _time, CancellationToken.None);
+        var app = new ProgramContext(stdout, stderr, new Dictionary<string, string>(), _time, CancellationToken.None);
         var code = await ScraperApp.RunAsync(
             [verb, "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db, "--markets", "KRW-BTC",
              "--since", Since.ToString("o", CultureInfo.InvariantCulture)],

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Scraper.Hosting;
-using AppContext = Scraper.Hosting.AppContext;
 
 namespace Scraper.Tests.Hosting;
 
@@ -124,7 +123,7 @@ public sealed class OptionFuzzTests : IDisposable
         if (flag != "--upbit-url") args.AddRange(["--upbit-url", "http://127.0.0.1:1"]);
         using var stdout = new StringWriter(CultureInfo.InvariantCulture);
         using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        var app = new AppContext(stdout, stderr, new Dictionary<string, string>(), TimeProvider.System, CancellationToken.None);
+        var app = new ProgramContext(stdout, stderr, new Dictionary<string, string>(), TimeProvider.System, CancellationToken.None);
         try
         {
             var code = await ScraperApp.RunAsync([.. args], app);

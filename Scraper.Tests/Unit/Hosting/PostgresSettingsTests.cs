@@ -51,7 +51,7 @@ public sealed class PostgresSettingsTests : IDisposable
     public void A_bad_connection_string_is_a_configuration_error_that_does_not_repeat_it()
     {
         var settings = Load(new Dictionary<string, string> { ["Db"] = "postgres://u:hunter2@db/candles?sslmode=maybe" });
-        var app = new Scraper.Hosting.AppContext(TextWriter.Null, TextWriter.Null, new Dictionary<string, string>(), TimeProvider.System, CancellationToken.None);
+        var app = new Scraper.Hosting.ProgramContext(TextWriter.Null, TextWriter.Null, new Dictionary<string, string>(), TimeProvider.System, CancellationToken.None);
 
         var error = Assert.Throws<ConfigException>(() => StoreFactory.Open(settings, app, readOnly: true));
 

@@ -28,7 +28,7 @@ public class BackfillProgressTests
         {
             [Btc] = (new TimeRange(T0.AddMinutes(-800), T0), TimeSpan.FromMinutes(800), 4),
         };
-        var progress = new BackfillProgress(plan, new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test"), time);
+        var progress = new BackfillProgress(plan, new MetricsSubscriber(new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test")), time);
         var response = new ExchangeResponse<IReadOnlyList<Candle>>(ExchangeOutcome.Success, [], 200, null, TimeSpan.Zero);
 
         time.Monotonic = TimeSpan.FromSeconds(10);

@@ -43,7 +43,7 @@ public class CandleFetchPipelineTests
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test");
         var limiter = new RateLimitGroup("candles", new RateLimitOptions { RequestsPerWindow = 10 }, scheduler);
         var failures = new FailureLog(NullLogger.Instance, TimeProvider.System);
-        var pipeline = new CandleFetchPipeline(client, limiter, new RetryPolicy { MaxAttempts = maxAttempts }, scheduler, metrics, failures, NullLogger<CandleFetchPipeline>.Instance);
+        var pipeline = new CandleFetchPipeline(client, limiter, new RetryPolicy { MaxAttempts = maxAttempts }, scheduler, new MetricsSubscriber(metrics), failures, NullLogger<CandleFetchPipeline>.Instance);
         return (pipeline, metrics, limiter);
     }
 

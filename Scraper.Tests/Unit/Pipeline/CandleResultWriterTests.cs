@@ -22,7 +22,7 @@ public sealed class CandleResultWriterTests : IDisposable
     public CandleResultWriterTests()
     {
         _store = SqliteCandleStore.Open(_dir.File("candles.db"), _time);
-        _writer = new CandleResultWriter(_store, new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test"), _time, NullLogger<CandleResultWriter>.Instance);
+        _writer = new CandleResultWriter(_store, new MetricsSubscriber(new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test")), _time, NullLogger<CandleResultWriter>.Instance);
     }
 
     public void Dispose()

@@ -26,7 +26,7 @@ public class ClockSkewMonitorTests
     {
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test");
         var logger = new ListLogger();
-        var monitor = new ClockSkewMonitor(metrics, logger);
+        var monitor = new ClockSkewMonitor(new MetricsSubscriber(metrics), logger);
 
         monitor.Observe(Reading(Noon.AddMilliseconds(700), Noon));            // in sync: 0.2 s
         Assert.Equal(0.2, metrics.ClockSkew.Value, 3);
@@ -49,7 +49,7 @@ public class ClockSkewMonitorTests
     public async Task Without_a_Date_header_nothing_is_exported()
     {
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test");
-        var monitor = new ClockSkewMonitor(metrics, new ListLogger());
+        var monitor = new ClockSkewMonitor(new MetricsSubscriber(metrics), new ListLogger());
 
         monitor.Observe(null);
 

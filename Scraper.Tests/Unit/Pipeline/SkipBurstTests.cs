@@ -29,7 +29,7 @@ public class SkipBurstTests
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test");
         using var limiter = new RateLimitGroup("candles", new RateLimitOptions { RequestsPerWindow = 10 }, scheduler);
         var failures = new FailureLog(lines.For("Scraper.Exchange"), new SchedulerClock(scheduler));
-        var pipeline = new CandleFetchPipeline(client, limiter, new RetryPolicy { MaxAttempts = 2 }, scheduler, metrics, failures, lines.For<CandleFetchPipeline>());
+        var pipeline = new CandleFetchPipeline(client, limiter, new RetryPolicy { MaxAttempts = 2 }, scheduler, new MetricsSubscriber(metrics), failures, lines.For<CandleFetchPipeline>());
 
         var results = new List<WindowResult>();
         using (pipeline.Fetch(Windows(T0.AddDays(-30), 30), maxInFlight: 64).Subscribe(results.Add))

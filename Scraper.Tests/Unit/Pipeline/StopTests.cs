@@ -27,9 +27,9 @@ public sealed class StopTests : IDisposable
         var store = SqliteCandleStore.Open(Path.Combine(_dir, "candles.db"), time);
         var limiter = new RateLimitGroup("candles", new RateLimitOptions { RequestsPerWindow = 10 }, scheduler);
         var failures = new FailureLog(lines.For("Scraper.Exchange"), time);
-        var pipeline = new CandleFetchPipeline(client, limiter, new RetryPolicy(), scheduler, metrics, failures, lines.For<CandleFetchPipeline>());
-        var writer = new CandleResultWriter(store, metrics, time, lines.For<CandleResultWriter>());
-        var collector = new CandleCollector([Btc], T0 - history, store, pipeline, limiter, writer, metrics, time, scheduler, lines.For<CandleCollector>());
+        var pipeline = new CandleFetchPipeline(client, limiter, new RetryPolicy(), scheduler, new MetricsSubscriber(metrics), failures, lines.For<CandleFetchPipeline>());
+        var writer = new CandleResultWriter(store, new MetricsSubscriber(metrics), time, lines.For<CandleResultWriter>());
+        var collector = new CandleCollector([Btc], T0 - history, store, pipeline, limiter, writer, new MetricsSubscriber(metrics), time, scheduler, lines.For<CandleCollector>());
         return (collector, store, limiter);
     }
 

@@ -2,7 +2,6 @@ using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using Microsoft.Extensions.Logging;
 using Scraper.Exchange;
-using Scraper.Metrics;
 
 namespace Scraper.Pipeline;
 
@@ -10,19 +9,20 @@ namespace Scraper.Pipeline;
 /// A quote fetched on a fixed period through its rate-limit group (the ticker for all markets in
 /// one request, the account balances): each tick waits for a permit, sends one request and hands
 /// the value to <c>apply</c>. A tick that comes while the last request is still running is dropped,
-/// so a slow exchange never builds a backlog; a failure is counted and the next tick tries again.
+/// so a slow exchange never builds a backlog; a failure is reported and the next tick tries again.
 /// </summary>
-public sealed class PeriodicQuote<T>(
+public sealed class QuotePoller<T>(
     Func<CancellationToken, Task<ExchangeResponse<T>>> fetch,
     Action<T> apply,
     RateLimitGroup limiter,
     TimeSpan period,
     IScheduler scheduler,
-    ScraperMetrics metrics,
+    IPipelineTelemetry telemetry,
     FailureLog failures,
     string what)
     where T : class
 {
+    private readonly ExchangeAttempts _attempts = new(limiter, telemetry, failures);
     private int _busy;
 
     /// <summary>Starts polling; dispose to stop.</summary>
@@ -44,17 +44,14 @@ public sealed class PeriodicQuote<T>(
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            metrics.ResponseFailed.WithLabels(limiter.Name, "apply_failed").Inc();
+            telemetry.Report(new PipelineEvent.ApplyFailed(limiter.Name));
             failures.Failure(limiter.Name, "apply_failed", LogLevel.Error, $"{what}: {e.GetType().Name}: {e.Message}");
         }
     }
 
     private IObservable<T> FetchOnce() =>
-        limiter.Acquire()
-            .Do(_ => metrics.RequestNew.WithLabels(limiter.Name).Inc())
-            .SelectMany(lease => Observable.FromAsync(fetch).Select(response => (lease, response)))
-            .Do(x => ResponseObserver.Record(metrics, limiter, failures, x.lease, x.response, what))
-            .Where(x => x.response.IsSuccess && x.response.Value is not null)
-            .Select(x => x.response.Value!)
+        _attempts.Send(fetch, what)
+            .Where(response => response.IsSuccess && response.Value is not null)
+            .Select(response => response.Value!)
             .Catch((OperationCanceledException _) => Observable.Empty<T>());
 }

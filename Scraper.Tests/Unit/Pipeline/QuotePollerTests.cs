@@ -5,7 +5,7 @@ using Scraper.Pipeline;
 
 namespace Scraper.Tests.Pipeline;
 
-public class PeriodicQuoteTests
+public class QuotePollerTests
 {
     [Fact]
     public void A_callback_that_throws_is_counted_and_logged_and_polling_goes_on()
@@ -15,10 +15,10 @@ public class PeriodicQuoteTests
         using var limiter = new RateLimitGroup("ticker", new RateLimitOptions { RequestsPerWindow = 10 }, scheduler);
         var lines = new LogLines();
         var applied = 0;
-        var quote = new PeriodicQuote<IReadOnlyList<string>>(
+        var quote = new QuotePoller<IReadOnlyList<string>>(
             _ => Task.FromResult(new ExchangeResponse<IReadOnlyList<string>>(ExchangeOutcome.Success, ["x"], 200, null, TimeSpan.FromMilliseconds(1))),
             _ => throw new InvalidOperationException($"apply {++applied} failed"),
-            limiter, TimeSpan.FromSeconds(1), scheduler, metrics, new FailureLog(lines.For("Scraper.Exchange"), new SchedulerClock(scheduler)), "ticker");
+            limiter, TimeSpan.FromSeconds(1), scheduler, new MetricsSubscriber(metrics), new FailureLog(lines.For("Scraper.Exchange"), new SchedulerClock(scheduler)), "ticker");
 
         using (quote.Start())
         {

@@ -1,0 +1,46 @@
+using Scraper.Domain;
+using Scraper.Exchange;
+using Scraper.Metrics;
+using Scraper.Pipeline;
+
+namespace Scraper.Tests.Metrics;
+
+/// <summary>The subscriber turns pipeline events into the metrics the dashboard and the alerts read.</summary>
+public class MetricsSubscriberTests
+{
+    private static readonly SeriesKey Btc = new("KRW-BTC", CandleUnit.FromMinutes(1));
+
+    private static (MetricsSubscriber Subscriber, ScraperMetrics Metrics) Build()
+    {
+        var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test");
+        return (new MetricsSubscriber(metrics), metrics);
+    }
+
+    [Fact]
+    public void A_429_counts_as_a_failed_response_a_rate_limit_and_a_failed_duration()
+    {
+        var (subscriber, metrics) = Build();
+
+        subscriber.Report(new PipelineEvent.ResponseReceived("candles", ExchangeOutcome.RateLimited, "rate_limited", TimeSpan.FromMilliseconds(30), new RemainingRequests("candles", 0)));
+
+        Assert.Equal(1, metrics.ResponseFailed.WithLabels("candles", "rate_limited").Value);
+        Assert.Equal(1, metrics.RateLimited.WithLabels("candles").Value);
+        Assert.Equal(0, metrics.ResponseSuccess.WithLabels("candles").Value);
+        Assert.Equal(1, metrics.RequestDuration.WithLabels("candles", "failed").Count);
+        Assert.Equal(0, metrics.RemainingRequests.WithLabels("candles").Value);
+    }
+
+    [Fact]
+    public void The_newest_candle_never_moves_back_when_an_older_page_is_stored_later()
+    {
+        var (subscriber, metrics) = Build();
+        var newer = new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
+
+        subscriber.Report(new PipelineEvent.CandlesStored(Btc, 200, newer));
+        subscriber.Report(new PipelineEvent.CandlesStored(Btc, 200, newer.AddHours(-5)));
+        subscriber.Report(new PipelineEvent.CandlesStored(Btc, 0, null));
+
+        Assert.Equal(newer.ToUnixTimeSeconds(), metrics.NewestCandle.WithLabels("KRW-BTC", "1").Value);
+        Assert.Equal(400, metrics.CandlesStored.WithLabels("KRW-BTC", "1").Value);
+    }
+}
