@@ -38,6 +38,7 @@ public static partial class ScraperApp
                 Verb.Backfill => await BackfillVerb.RunAsync(settings, app),
                 Verb.Verify => VerifyVerb.Run(settings, app),
                 Verb.Export => ExportVerb.Run(settings, request.Export!, app),
+                Verb.Copy => await CopyVerb.RunAsync(settings, request.Copy!, app),
                 _ => await RunDaemonAsync(settings, app),
             };
         }
