@@ -6,11 +6,12 @@ using Scraper.Storage.Copy;
 namespace Scraper.Storage.Postgres;
 
 /// <summary>
-/// The bulk path into PostgreSQL: a block of candles goes by binary COPY into a session-local
-/// staging table, then one INSERT … SELECT upserts it into candles with the same conflict rule as
-/// every other write (<see cref="CandleUpsert"/>), and the block's coverage is merged, all in one
-/// transaction. Writes through the store's own pool, so an unavailable server is waited out as
-/// for any other call.
+/// The bulk path into PostgreSQL, one transaction per block with its coverage merged. A block whose
+/// time range holds no stored candle of its series (a fresh copy) goes by binary COPY straight into
+/// candles; otherwise, or when a writer slipped a candle in meanwhile, by binary COPY into a
+/// session-local staging table and one INSERT … SELECT with the conflict rule of every other write
+/// (<see cref="CandleUpsert"/>). Writes through the store's own pool, so an unavailable server is
+/// waited out as for any other call.
 /// </summary>
 public sealed class PostgresBulkCopy(PostgresCandleStore store, TimeProvider time) : ICandleBulkWriter
 {
@@ -22,6 +23,14 @@ public sealed class PostgresBulkCopy(PostgresCandleStore store, TimeProvider tim
 
     private const string CopySql =
         $"COPY {Staging} (market, unit, {PostgresCandleStore.CandleColumns}, fetched_at) FROM STDIN (FORMAT BINARY)";
+
+    private const string DirectCopySql =
+        $"COPY candles (market, unit, {PostgresCandleStore.CandleColumns}, fetched_at) FROM STDIN (FORMAT BINARY)";
+
+    private const string AnyStoredSql =
+        "SELECT EXISTS (SELECT 1 FROM candles WHERE market = $1 AND unit = $2 AND candle_date_time_utc >= $3 AND candle_date_time_utc <= $4)";
+
+    private const string UniqueViolation = "23505";
 
     private const string UpsertSql =
         $"""
@@ -49,10 +58,10 @@ public sealed class PostgresBulkCopy(PostgresCandleStore store, TimeProvider tim
             using var transaction = connection.BeginTransaction();
             if (covered is { IsEmpty: false })
                 Execute(connection, "SELECT pg_advisory_xact_lock($1, hashtext($2))", PostgresCandleStore.SeriesLockClass, series.ToString());
-            if (unique.Count > 0)
+            if (unique.Count > 0 && !TryCopyDirect(connection, transaction, series, unique, fetchedAt))
             {
                 Execute(connection, CreateStagingSql);
-                Import(connection, series, unique, fetchedAt);
+                Import(connection, CopySql, series, unique, fetchedAt);
                 Execute(connection, UpsertSql);
             }
             if (covered is { IsEmpty: false } range)
@@ -61,9 +70,37 @@ public sealed class PostgresBulkCopy(PostgresCandleStore store, TimeProvider tim
         });
     }
 
-    private static void Import(NpgsqlConnection connection, SeriesKey series, IReadOnlyList<Candle> candles, DateTime fetchedAt)
+    /// <summary>
+    /// COPY straight into candles when none of the block's range is stored: no staging table and no
+    /// conflict checks. A candle stored meanwhile by a writer that holds no series lock makes the
+    /// COPY fail; it is rolled back to the savepoint and the caller takes the upsert path.
+    /// </summary>
+    private static bool TryCopyDirect(NpgsqlConnection connection, NpgsqlTransaction transaction, SeriesKey series, IReadOnlyList<Candle> candles, DateTime fetchedAt)
     {
-        using var importer = connection.BeginBinaryImport(CopySql);
+        var first = candles.Min(c => c.StartUtc).UtcDateTime;
+        var last = candles.Max(c => c.StartUtc).UtcDateTime;
+        using (var check = new NpgsqlCommand(AnyStoredSql, connection))
+        {
+            foreach (var value in new object[] { series.Market, series.Unit.Name, first, last }) check.Parameters.Add(new NpgsqlParameter { Value = value });
+            if (check.ExecuteScalar() is true) return false;
+        }
+        transaction.Save("direct");
+        try
+        {
+            Import(connection, DirectCopySql, series, candles, fetchedAt);
+            transaction.Release("direct");
+            return true;
+        }
+        catch (PostgresException e) when (e.SqlState == UniqueViolation)
+        {
+            transaction.Rollback("direct");
+            return false;
+        }
+    }
+
+    private static void Import(NpgsqlConnection connection, string copySql, SeriesKey series, IReadOnlyList<Candle> candles, DateTime fetchedAt)
+    {
+        using var importer = connection.BeginBinaryImport(copySql);
         var unit = series.Unit.Name;
         foreach (var c in candles)
         {
