@@ -14,6 +14,8 @@ public enum Verb
     Verify,
     /// <summary>Write stored candles to stdout.</summary>
     Export,
+    /// <summary>Copy one store's candles and coverage into another.</summary>
+    Copy,
 }
 
 /// <summary>What the command line asked for, before validation.</summary>
@@ -21,13 +23,17 @@ public sealed record CommandLineRequest(
     Verb Verb,
     string? ConfigFile,
     IReadOnlyDictionary<string, string> Settings,
-    ExportRequest? Export);
+    ExportRequest? Export,
+    CopyRequest? Copy = null);
 
 /// <summary>The export verb's own options, raw.</summary>
 public sealed record ExportRequest(string? Market, string? Unit, string? From, string? To, string Format);
 
+/// <summary>The copy verb's own options, raw: the store to read and the store to write.</summary>
+public sealed record CopyRequest(string? From, string? To);
+
 /// <summary>
-/// The public command line: <c>bitcoin-price-scraper [run|backfill|verify|export] [options]</c>,
+/// The public command line: <c>bitcoin-price-scraper [run|backfill|verify|export|copy] [options]</c>,
 /// defined with System.CommandLine (help, version, parse errors). The setting options come from
 /// <see cref="SettingOptions.All"/>; each maps to its configuration key, so the JSON file and
 /// SCRAPER_* variables accept it too.
@@ -42,6 +48,8 @@ public sealed class CommandLineInterface
     private readonly Option<string> _from = new("--from") { Description = "First candle start to export (ISO or age such as 7d).", HelpName = "T" };
     private readonly Option<string> _to = new("--to") { Description = "Export candles starting before this (ISO or age).", HelpName = "T" };
     private readonly Option<string> _format = new("--format") { Description = "csv or jsonl.", HelpName = "csv|jsonl", DefaultValueFactory = _ => "csv" };
+    private readonly Option<string> _copyFrom = new("--from") { Description = "The store to copy from: an SQLite file or a PostgreSQL database (as --db).", HelpName = "PATH|URL" };
+    private readonly Option<string> _copyTo = new("--to") { Description = "The store to copy into: a PostgreSQL database or an SQLite file (as --db).", HelpName = "URL|PATH" };
     private readonly Dictionary<Command, Verb> _verbs = new();
     private readonly HashSet<System.CommandLine.Invocation.CommandLineAction> _verbActions = [];
 
@@ -61,7 +69,10 @@ public sealed class CommandLineInterface
         var verify = new Command("verify", "Print covered ranges, candle counts and gaps per market and unit; exit 1 on a gap.");
         var export = new Command("export", "Write stored candles to stdout as CSV or JSON lines.");
         foreach (var option in new[] { _market, _unit, _from, _to, _format }) export.Options.Add(option);
-        foreach (var (command, verb) in new[] { ((Command)_root, Verb.Run), (run, Verb.Run), (backfill, Verb.Backfill), (verify, Verb.Verify), (export, Verb.Export) })
+        var copy = new Command("copy", "Copy candles and coverage from one store into another (SQLite to PostgreSQL); a rerun continues where a stopped one ended.");
+        copy.Options.Add(_copyFrom);
+        copy.Options.Add(_copyTo);
+        foreach (var (command, verb) in new[] { ((Command)_root, Verb.Run), (run, Verb.Run), (backfill, Verb.Backfill), (verify, Verb.Verify), (export, Verb.Export), (copy, Verb.Copy) })
         {
             command.SetAction(_ => ExitCodes.Ok);
             _verbActions.Add(command.Action!);
@@ -97,6 +108,7 @@ public sealed class CommandLineInterface
         ExportRequest? export = verb == Verb.Export
             ? new ExportRequest(result.GetValue(_market), result.GetValue(_unit), result.GetValue(_from), result.GetValue(_to), result.GetValue(_format) ?? "csv")
             : null;
-        return new CommandLineRequest(verb, result.GetValue(_config), settings, export);
+        var copyRequest = verb == Verb.Copy ? new CopyRequest(result.GetValue(_copyFrom), result.GetValue(_copyTo)) : null;
+        return new CommandLineRequest(verb, result.GetValue(_config), settings, export, copyRequest);
     }
 }

@@ -24,6 +24,7 @@ public static partial class ScraperApp
             {
                 Verb.Verify => VerifyVerb.Run(settings, app),
                 Verb.Export => ExportVerb.Run(settings, request.Export!, app),
+                Verb.Copy => await CopyVerb.RunAsync(settings, request.Copy!, app),
                 _ => await CollectAsync(request.Verb, settings, app),
             };
         }

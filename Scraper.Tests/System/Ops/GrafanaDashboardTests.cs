@@ -176,7 +176,7 @@ public sealed partial class GrafanaDashboardTests
     /// variables replaced by values Prometheus accepts. Strings are written JSON-quoted, which
     /// is valid YAML.
     /// </summary>
-    private static string RecordingRules(IEnumerable<(string Name, string Expr)> queries)
+    internal static string RecordingRules(IEnumerable<(string Name, string Expr)> queries)
     {
         var yaml = new StringBuilder("groups:\n  - name: dashboard\n    rules:\n");
         var index = 0;

@@ -30,9 +30,10 @@ public sealed record PostgresStoreOptions
 public sealed class PostgresCandleStore : ICandleStore
 {
     private const int ReadPageSize = 1000;
-    private const int SeriesLockClass = 0x42505343;
+    /// <summary>Class of the advisory lock that serialises the coverage merges of one series.</summary>
+    internal const int SeriesLockClass = 0x42505343;
 
-    private const string CandleColumns =
+    internal const string CandleColumns =
         "candle_date_time_utc, candle_date_time_kst, opening_price, high_price, low_price, trade_price, timestamp, " +
         "candle_acc_trade_price, candle_acc_trade_volume, prev_closing_price, change_price, change_rate";
 
@@ -46,7 +47,7 @@ public sealed class PostgresCandleStore : ICandleStore
         """;
 
     // Ranges that overlap or touch the new one are deleted and come back as one merged row.
-    private const string MergeCoverageSql =
+    internal const string MergeCoverageSql =
         """
         WITH gone AS (
             DELETE FROM coverage WHERE market = $1 AND unit = $2 AND start_utc <= $4 AND end_utc >= $3
@@ -95,6 +96,12 @@ public sealed class PostgresCandleStore : ICandleStore
 
     /// <summary>Called inside the save transaction just before it commits; tests use it to fail a save late.</summary>
     internal Action? BeforeCommit { get; set; }
+
+    /// <summary>The store's pooled connections, waited for and retried as its own calls are (the bulk path writes through it).</summary>
+    internal PostgresRetry Retry => _retry;
+
+    /// <summary>Months whose candle partitions exist.</summary>
+    internal ConcurrentDictionary<DateTime, bool> Partitions => _partitions;
 
     /// <summary>
     /// Connects (waiting while the server is unavailable when <see cref="PostgresStoreOptions.Availability"/>
