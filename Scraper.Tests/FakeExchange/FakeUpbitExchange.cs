@@ -103,7 +103,8 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
         var path = ctx.Request.Path.Value ?? "/";
         var query = ctx.Request.QueryString.HasValue ? ctx.Request.QueryString.Value![1..] : "";
         var hasOrigin = ctx.Request.Headers.ContainsKey("Origin");
-        var record = new RecordedRequest(Options.Time.GetUtcNow(), path, query, ctx.Request.Headers.ContainsKey("Authorization"), hasOrigin);
+        var record = new RecordedRequest(Options.Time.GetUtcNow(), path, query, ctx.Request.Headers.ContainsKey("Authorization"), hasOrigin)
+            { SourceIp = ctx.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "" };
         _requests.Enqueue(record);
         var group = hasOrigin ? "origin" : GroupOf(path);
         // Kestrel stamps Date from the system clock; the exchange's clock is ours to set.
@@ -120,7 +121,7 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
         {
             lock (_gate) _bannedUntil = Max(_bannedUntil, record.CountedAt + blockFor);
         }
-        var (allowed, remaining, banned) = Count(group);
+        var (allowed, remaining, banned) = Count(group, record.SourceIp);
         ctx.Response.Headers["Remaining-Req"] = $"group={group}; min=1800; sec={remaining}";
         if (Options.Latency > TimeSpan.Zero) await Task.Delay(Options.Latency, ctx.RequestAborted);
 
@@ -233,8 +234,8 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
         await Json(ctx, record, status, body);
     }
 
-    /// <summary>Counts the request for its group; decides 429/418.</summary>
-    private (bool Allowed, int Remaining, TimeSpan? Banned) Count(string group)
+    /// <summary>Counts the request for its group and source IP; decides 429/418.</summary>
+    private (bool Allowed, int Remaining, TimeSpan? Banned) Count(string group, string sourceIp)
     {
         var now = Options.Time.GetUtcNow();
         lock (_gate)
@@ -248,7 +249,7 @@ public sealed class FakeUpbitExchange : IAsyncDisposable
                 _ => Options.ExchangeRequestsPerSecond,
             };
             var window = group == "origin" ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(1);
-            if (!_arrivals.TryGetValue(group, out var arrivals)) _arrivals[group] = arrivals = [];
+            if (!_arrivals.TryGetValue($"{sourceIp} {group}", out var arrivals)) _arrivals[$"{sourceIp} {group}"] = arrivals = [];
             switch (Options.RateLimit)
             {
                 case RateLimitMode.None:

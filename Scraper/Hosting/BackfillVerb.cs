@@ -21,7 +21,9 @@ public static partial class BackfillVerb
         var logger = loggers.CreateLogger("Scraper.Backfill");
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), ScraperComponents.Version);
         using var store = StoreFactory.Open(settings, app, readOnly: false, loggers, metrics);
-        using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance);
+        var fleet = FleetSetup.Open(settings, store, metrics, loggers, app);
+        using var leases = fleet.Leases;
+        using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance, fleet);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(app.Stop);
         var signals = ScraperApp.CancelOnSignals(stop);
         try

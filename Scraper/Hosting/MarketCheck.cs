@@ -13,7 +13,7 @@ public static partial class MarketCheck
     /// <summary>Throws <see cref="ConfigException"/> naming the unknown markets.</summary>
     public static async Task EnsureListedAsync(ScraperSettings settings, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
-        using var client = new UpbitClient(new UpbitClientOptions { BaseUrl = settings.UpbitUrl, RequestTimeout = settings.RequestTimeout }, time);
+        using var client = new UpbitClient(new UpbitClientOptions { BaseUrl = settings.UpbitUrl, RequestTimeout = settings.RequestTimeout, BindAddress = settings.BindAddress }, time);
         var response = await client.GetMarketsAsync(cancellationToken);
         if (!response.IsSuccess || response.Value is null)
         {

@@ -71,7 +71,9 @@ public static partial class ScraperApp
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), ScraperComponents.Version);
         await using var listener = await StartMetricsAsync(settings, metrics, loggers, app.Time);
         using var store = StoreFactory.Open(settings, app, readOnly: false, loggers, metrics);
-        using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance);
+        var fleet = FleetSetup.Open(settings, store, metrics, loggers, app);
+        using var leases = fleet.Leases;
+        using var components = new ScraperComponents(settings, store, metrics, loggers, app.Time, DefaultScheduler.Instance, fleet);
         LogStarting(loggers.CreateLogger("Scraper.Main"), ScraperComponents.Version, string.Join(',', settings.Markets),
             string.Join(',', settings.Units), settings.Since.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
             StoreFactory.Describe(settings.DbPath), settings.Listen.ToString(), settings.Credentials is null ? "no" : "yes");

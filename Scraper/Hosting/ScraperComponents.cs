@@ -24,7 +24,7 @@ public sealed class ScraperComponents : IDisposable
     private readonly FailureLog _failures;
 
     /// <summary>Wires everything; starts nothing.</summary>
-    public ScraperComponents(ScraperSettings settings, ICandleStore store, ScraperMetrics metrics, ILoggerFactory loggers, TimeProvider time, IScheduler scheduler)
+    public ScraperComponents(ScraperSettings settings, ICandleStore store, ScraperMetrics metrics, ILoggerFactory loggers, TimeProvider time, IScheduler scheduler, FleetWork? fleet = null)
     {
         Settings = settings;
         Metrics = metrics;
@@ -34,6 +34,7 @@ public sealed class ScraperComponents : IDisposable
             RequestTimeout = settings.RequestTimeout,
             Credentials = settings.Credentials,
             UserAgent = $"bitcoin-price-scraper/{Version}",
+            BindAddress = settings.BindAddress,
         }, time);
 
         // An unanswered request may still reach the exchange until the client gives up on it.
@@ -55,7 +56,7 @@ public sealed class ScraperComponents : IDisposable
         var clock = new ClockSkewMonitor(Metrics, loggers.CreateLogger("Scraper.Clock"));
         var pipeline = new CandleFetchPipeline(_client, CandleLimiter, new RetryPolicy(), scheduler, Metrics, failures, loggers.CreateLogger<CandleFetchPipeline>(), clock);
         var writer = new CandleResultWriter(store, Metrics, time, loggers.CreateLogger<CandleResultWriter>());
-        Collector = new CandleCollector(settings.Series, settings.Since, store, pipeline, CandleLimiter, writer, Metrics, time, scheduler, loggers.CreateLogger<CandleCollector>());
+        Collector = new CandleCollector(settings.Series, settings.Since, store, pipeline, CandleLimiter, writer, Metrics, time, scheduler, loggers.CreateLogger<CandleCollector>(), fleet);
 
         Ticker = new PeriodicQuote<IReadOnlyList<Ticker>>(
             ct => _client.GetTickersAsync(settings.Markets, ct), PublishTickers, TickerLimiter, settings.TickerInterval, scheduler, Metrics, failures, "ticker");
