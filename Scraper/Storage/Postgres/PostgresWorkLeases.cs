@@ -6,10 +6,11 @@ using Scraper.Domain;
 namespace Scraper.Storage.Postgres;
 
 /// <summary>
-/// Leases in the work_leases table of the shared database, with PostgreSQL's own primitives: a
-/// row per lease, expired rows taken over with SELECT … FOR UPDATE SKIP LOCKED (so two scrapers
-/// never wait for or take the same one), free ones inserted with ON CONFLICT DO NOTHING, and every
-/// expiry on the database server's clock (clock_timestamp()), so the hosts' clocks need not agree.
+/// Leases in the work_leases table of the shared database, with PostgreSQL's own primitives: a row
+/// per piece of work (inserted free with ON CONFLICT DO NOTHING by whoever plans it first), claimed
+/// with SELECT … FOR UPDATE SKIP LOCKED when free or expired — so scrapers claiming at the same
+/// moment neither wait for each other nor get the same row — and every expiry on the database
+/// server's clock (clock_timestamp()), so the hosts' clocks need not agree.
 /// </summary>
 public sealed class PostgresWorkLeases : IWorkLeases
 {
@@ -20,30 +21,30 @@ public sealed class PostgresWorkLeases : IWorkLeases
     private const string Wanted =
         "SELECT w.market, w.unit, w.start_utc, w.ord FROM unnest($3::text[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS w(market, unit, start_utc, ord)";
 
-    private const string TakeOverSql =
+    // Free rows have no owner and expired at -infinity.
+    private const string AddFreeSql =
+        $"""
+        WITH wanted AS (SELECT w.market, w.unit, w.start_utc, w.ord FROM unnest($2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS w(market, unit, start_utc, ord))
+        INSERT INTO {Table} (kind, market, unit, start_utc, owner, expires_at)
+        SELECT $1, w.market, w.unit, w.start_utc, '', '-infinity' FROM wanted w
+        WHERE NOT EXISTS (SELECT 1 FROM {Table} l WHERE l.kind = $1 AND l.market = w.market AND l.unit = w.unit AND l.start_utc = w.start_utc)
+        ORDER BY w.ord
+        ON CONFLICT DO NOTHING
+        """;
+
+    private const string TakeSql =
         $"""
         WITH wanted AS ({Wanted}),
         expired AS (
             SELECT l.kind, l.market, l.unit, l.start_utc, l.owner, w.ord FROM {Table} l
             JOIN wanted w ON l.market = w.market AND l.unit = w.unit AND l.start_utc = w.start_utc
-            WHERE l.kind = $1 AND (l.expires_at < clock_timestamp() OR l.owner = $2)
+            WHERE l.kind = $1 AND l.expires_at < clock_timestamp()
             ORDER BY w.ord LIMIT $7
             FOR UPDATE OF l SKIP LOCKED)
         UPDATE {Table} l SET owner = $2, expires_at = clock_timestamp() + $6::double precision * interval '1 millisecond'
         FROM expired e
         WHERE l.kind = e.kind AND l.market = e.market AND l.unit = e.unit AND l.start_utc = e.start_utc
-        RETURNING l.market, l.unit, l.start_utc, e.owner <> $2
-        """;
-
-    private const string InsertSql =
-        $"""
-        WITH wanted AS ({Wanted})
-        INSERT INTO {Table} (kind, market, unit, start_utc, owner, expires_at)
-        SELECT $1, w.market, w.unit, w.start_utc, $2, clock_timestamp() + $6::double precision * interval '1 millisecond' FROM wanted w
-        WHERE NOT EXISTS (SELECT 1 FROM {Table} l WHERE l.kind = $1 AND l.market = w.market AND l.unit = w.unit AND l.start_utc = w.start_utc)
-        ORDER BY w.ord LIMIT $7
-        ON CONFLICT DO NOTHING
-        RETURNING market, unit, start_utc, false
+        RETURNING l.market, l.unit, l.start_utc, e.owner NOT IN ('', $2)
         """;
 
     private const string RenewSql =
@@ -128,11 +129,10 @@ public sealed class PostgresWorkLeases : IWorkLeases
         var ordered = candidates.Distinct().OrderBy(c => c.Start).ThenBy(c => c.Series.Market, StringComparer.Ordinal).ThenBy(c => c.Series.Unit.Name, StringComparer.Ordinal).ToList();
         var granted = Call($"claiming {kind} leases", connection =>
         {
-            using var transaction = connection.BeginTransaction();
-            var taken = Rows(connection, TakeOverSql, kind, ordered, max);
-            if (taken.Count < max) taken.AddRange(Rows(connection, InsertSql, kind, ordered, max - taken.Count));
-            transaction.Commit();
-            return taken;
+            // Two statements, each its own transaction: the free rows are committed before any is
+            // claimed, so a scraper claiming at the same moment skips rows locked by this one.
+            using (var add = Command(connection, AddFreeSql, kind, ordered, null, withOwner: false, withPeriod: false)) add.ExecuteNonQuery();
+            return Rows(connection, TakeSql, kind, ordered, max);
         });
         foreach (var (lease, _) in granted) _held[lease] = true;
         if (granted.Count > 0) _events?.Claimed(kind, granted.Count, granted.Count(g => g.Flag));
@@ -241,12 +241,12 @@ public sealed class PostgresWorkLeases : IWorkLeases
         return rows;
     }
 
-    /// <summary>$1 kind, $2 owner, $3-$5 the leases, then $6 the period and $7 the limit when the statement uses them (PostgreSQL refuses extra parameters).</summary>
-    private NpgsqlCommand Command(NpgsqlConnection connection, string sql, LeaseKind kind, List<WorkLease> leases, int? limit, bool withPeriod = true)
+    /// <summary>$1 kind, $2 owner, $3-$5 the leases, then $6 the period and $7 the limit; each statement gets only those it uses (without the owner the leases are $2-$4).</summary>
+    private NpgsqlCommand Command(NpgsqlConnection connection, string sql, LeaseKind kind, List<WorkLease> leases, int? limit, bool withPeriod = true, bool withOwner = true)
     {
         var command = new NpgsqlCommand(sql, connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = KindName(kind) });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Instance });
+        if (withOwner) command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Instance });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. leases.Select(l => l.Series.Market)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. leases.Select(l => l.Series.Unit.Name)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. leases.Select(l => l.Start.UtcDateTime)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
