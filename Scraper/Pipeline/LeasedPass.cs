@@ -56,7 +56,7 @@ internal sealed partial class LeasedPass(
     public IObservable<WindowResult> Fetch(IReadOnlyList<CandleWindow> planned) => Observable.Create<WindowResult>(observer =>
     {
         var chunks = new Subject<IObservable<WindowResult>>();
-        var subscription = chunks.Merge().Subscribe(observer);
+        var subscription = chunks.Merge().Subscribe(observer.OnNext, observer.OnError, observer.OnCompleted);
         var abandon = new CancellationTokenSource();
         _ = Task.Run(async () =>
         {

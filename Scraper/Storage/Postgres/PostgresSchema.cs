@@ -15,9 +15,6 @@ internal static class PostgresSchema
     /// <summary>The table every store has; its highest version is the schema version.</summary>
     public const string VersionTable = StoreMarks.VersionTable;
 
-    /// <summary>The leases of a fleet of scrapers sharing the database (see <see cref="PostgresWorkLeases"/>).</summary>
-    public const string LeaseTable = "work_leases";
-
     /// <summary>Key of the advisory lock that serialises migrations and partition creation between processes.</summary>
     public const long SchemaLock = 0x42505343_0000_0001;
 
@@ -67,20 +64,6 @@ internal static class PostgresSchema
                 start_utc timestamptz NOT NULL,
                 end_utc   timestamptz NOT NULL CHECK (end_utc > start_utc),
                 PRIMARY KEY (market, unit, start_utc)
-            );
-            """),
-        new Migration(2, "work leases of a fleet of scrapers", $"""
-            -- One row per lease: a chunk of windows of a series ('windows', start_utc = the chunk's
-            -- start), following a series ('follow') or a live scraper ('member', market = its name).
-            -- A row is deleted when released; an expired one is taken over by another scraper.
-            CREATE TABLE {LeaseTable} (
-                kind       text NOT NULL CHECK (kind IN ('windows', 'follow', 'member')),
-                market     text NOT NULL,
-                unit       text NOT NULL,
-                start_utc  timestamptz NOT NULL,
-                owner      text NOT NULL,
-                expires_at timestamptz NOT NULL,
-                PRIMARY KEY (kind, market, unit, start_utc)
             );
             """),
     ];

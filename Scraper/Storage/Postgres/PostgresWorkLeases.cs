@@ -14,7 +14,22 @@ namespace Scraper.Storage.Postgres;
 /// </summary>
 public sealed class PostgresWorkLeases : IWorkLeases
 {
-    private const string Table = PostgresSchema.LeaseTable;
+    private const string Table = "work_leases";
+
+    // Coordination, not data: created by the first scraper that shares the store, and never
+    // migrated with the candles (a row lives for seconds to minutes).
+    private const string CreateSql =
+        $"""
+        CREATE TABLE IF NOT EXISTS {Table} (
+            kind       text NOT NULL CHECK (kind IN ('windows', 'follow', 'member')),
+            market     text NOT NULL,
+            unit       text NOT NULL,
+            start_utc  timestamptz NOT NULL,
+            owner      text NOT NULL,
+            expires_at timestamptz NOT NULL,
+            PRIMARY KEY (kind, market, unit, start_utc)
+        )
+        """;
 
     // The candidates as one array per column, numbered in a global order (start, market, unit) that
     // every scraper shares, so concurrent claims lock rows in the same order.
@@ -103,7 +118,7 @@ public sealed class PostgresWorkLeases : IWorkLeases
 
     /// <summary>
     /// Opens the leases of a store that <see cref="PostgresCandleStore.Open(PostgresConnectionSettings, TimeProvider, PostgresStoreOptions?)"/>
-    /// has opened (and migrated) before. Transient failures are waited out as the store's are.
+    /// has opened (and migrated) before, creating the lease table when missing. Transient failures are waited out as the store's are.
     /// </summary>
     public static PostgresWorkLeases Open(PostgresConnectionSettings settings, string instance, TimeSpan period, TimeProvider time,
         PostgresStoreOptions options, IFleetEvents? events = null)
@@ -117,7 +132,23 @@ public sealed class PostgresWorkLeases : IWorkLeases
         var source = builder.Build();
         var stop = CancellationTokenSource.CreateLinkedTokenSource(options.Stop);
         var retry = new PostgresRetry(source, settings.Target, time, options.Availability, stop.Token);
-        return new PostgresWorkLeases(source, retry, stop, instance, period, events, time);
+        var leases = new PostgresWorkLeases(source, retry, stop, instance, period, events, time);
+        try
+        {
+            retry.Run("creating the lease table", connection =>
+            {
+                using var transaction = connection.BeginTransaction();
+                using (var lockSchema = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({PostgresSchema.SchemaLock})", connection)) lockSchema.ExecuteNonQuery();
+                using (var create = new NpgsqlCommand(CreateSql, connection)) create.ExecuteNonQuery();
+                transaction.Commit();
+            });
+            return leases;
+        }
+        catch
+        {
+            leases.Dispose();
+            throw;
+        }
     }
 
     /// <inheritdoc />
