@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 
 namespace Scraper.Exchange;
@@ -22,6 +23,12 @@ public sealed record UpbitClientOptions
 
     /// <summary>The API keys; null when none are configured (quotation endpoints need none).</summary>
     public UpbitCredentials? Credentials { get; init; }
+
+    /// <summary>
+    /// The local address requests leave from (the exchange counts its limit per source IP); null:
+    /// whatever the routing table picks.
+    /// </summary>
+    public IPAddress? BindAddress { get; init; }
 
     /// <summary>The User-Agent header sent with every request.</summary>
     public string UserAgent { get; init; } = "bitcoin-price-scraper/" + (typeof(UpbitClientOptions).Assembly.GetName().Version?.ToString(3) ?? "0");

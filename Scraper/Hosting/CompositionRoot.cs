@@ -33,6 +33,7 @@ public sealed class CompositionRoot : IDisposable
     private readonly List<IDisposable> _running = [];
     private ICandleStore? _store;
     private CandleCollector? _collector;
+    private FleetWork? _fleet;
 
     /// <summary>Wires the exchange side; opens nothing, sends nothing.</summary>
     public CompositionRoot(ScraperSettings settings, ProgramContext app, ILoggerFactory loggers, IScheduler scheduler)
@@ -49,6 +50,7 @@ public sealed class CompositionRoot : IDisposable
             RequestTimeout = settings.RequestTimeout,
             Credentials = settings.Credentials,
             UserAgent = $"bitcoin-price-scraper/{Version}",
+            BindAddress = settings.BindAddress,
         }, app.Time);
 
         // An unanswered request may still reach the exchange until the client gives up on it.
@@ -113,7 +115,8 @@ public sealed class CompositionRoot : IDisposable
         var store = _store = StoreFactory.Open(Settings, _app, readOnly: false, Loggers, Metrics);
         var pipeline = new CandleFetchPipeline(_client, CandleLimiter, new RetryPolicy(), _scheduler, _telemetry, _failures, Loggers.CreateLogger<CandleFetchPipeline>(), _clock);
         var writer = new CandleResultWriter(store, _telemetry, _app.Time, Loggers.CreateLogger<CandleResultWriter>());
-        _collector = new CandleCollector(Settings.Series, Settings.Since, store, pipeline, CandleLimiter, writer, _telemetry, _app.Time, _scheduler, Loggers.CreateLogger<CandleCollector>());
+        _fleet = FleetSetup.Open(Settings, store, Metrics, Loggers, _app);
+        _collector = new CandleCollector(Settings.Series, Settings.Since, store, pipeline, CandleLimiter, writer, _telemetry, _app.Time, _scheduler, Loggers.CreateLogger<CandleCollector>(), _fleet);
         return store;
     }
 
@@ -137,6 +140,7 @@ public sealed class CompositionRoot : IDisposable
         _failures.CloseAll(); // bursts still going at the stop are summed up, not lost
         foreach (var limiter in Limiters) limiter.Dispose();
         _client.Dispose();
+        _fleet?.Leases.Dispose(); // after the collector has stopped: gives the leases back
         _store?.Dispose();
     }
 }

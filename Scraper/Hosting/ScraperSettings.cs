@@ -1,3 +1,4 @@
+using System.Net;
 using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Metrics;
@@ -21,10 +22,16 @@ public sealed record ScraperSettings
     public required string DbPath { get; init; }
     /// <summary>File holding the PostgreSQL password, when configured.</summary>
     public string? DbPasswordFile { get; init; }
+    /// <summary>This scraper's name in a fleet sharing one PostgreSQL database.</summary>
+    public string Instance { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+    /// <summary>How long a lease on shared work lasts unless renewed (PostgreSQL only).</summary>
+    public TimeSpan LeasePeriod { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Where /metrics listens.</summary>
     public required ListenAddress Listen { get; init; }
     /// <summary>Requests per second per rate-limit group.</summary>
     public required int Rate { get; init; }
+    /// <summary>The local address exchange requests leave from; null: the system's choice.</summary>
+    public IPAddress? BindAddress { get; init; }
     /// <summary>How often the ticker is fetched.</summary>
     public required TimeSpan TickerInterval { get; init; }
     /// <summary>Timeout of one HTTP request.</summary>

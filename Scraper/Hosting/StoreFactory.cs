@@ -62,7 +62,7 @@ public static partial class StoreFactory
         }
     }
 
-    private static string? ReadPassword(string? file)
+    internal static string? ReadPassword(string? file)
     {
         if (file is null) return null;
         string text;

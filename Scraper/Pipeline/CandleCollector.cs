@@ -22,7 +22,8 @@ public sealed partial class CandleCollector(
     IPipelineTelemetry telemetry,
     TimeProvider time,
     IScheduler scheduler,
-    ILogger<CandleCollector> logger)
+    ILogger<CandleCollector> logger,
+    FleetWork? fleet = null)
 {
     /// <summary>How long in-flight responses may take to arrive and be stored after a stop (back-off timers do not wait for it: a stop ends them).</summary>
     public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
@@ -73,7 +74,7 @@ public sealed partial class CandleCollector(
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var maxInFlight = Math.Max(16, limiter.RequestsPerWindow * 4);
 
-        using var subscription = pipeline.Fetch(all, maxInFlight)
+        using var subscription = (fleet?.Fetch(pipeline, all, maxInFlight, stop) ?? pipeline.Fetch(all, maxInFlight))
             .Select(result => (result, written: writer.Write(result))) // the store subscribes: one transaction per response
             .Do(x =>
             {
@@ -140,20 +141,21 @@ public sealed partial class CandleCollector(
             telemetry.Report(new PipelineEvent.Following(key));
         }
         LogFollowing(logger, series.Count);
+        await using var share = fleet?.Follow(series, stop);
         while (!stop.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
             var wake = series.Min(k => WindowPlanner.ClosedEnd(k, now) + k.Unit.Interval) + FollowDelay;
             try
             {
-                await Task.Delay(wake - now, time, stop).ConfigureAwait(false);
+                await Task.Delay(fleet?.Sleep(wake - now) ?? wake - now, time, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
             now = time.GetUtcNow();
-            var due = series.Where(k => WindowPlanner.ClosedEnd(k, now) > fetchedUpTo[k] || Gaps(k, now).Count > 0).ToHashSet();
+            var due = series.Where(k => (fleet?.Follows(k) ?? true) && (WindowPlanner.ClosedEnd(k, now) > fetchedUpTo[k] || Gaps(k, now).Count > 0)).ToHashSet();
             if (due.Count == 0) continue;
             var summary = await RunPassAsync(now, due.Contains, logProgress: false, stop).ConfigureAwait(false);
             if (summary.Stopped) return;

@@ -16,8 +16,8 @@ public sealed partial class FakeUpbitExchange
         _ => "default",
     };
 
-    /// <summary>Counts the request for its group; decides 429/418.</summary>
-    private (bool Allowed, int Remaining, TimeSpan? Banned) Count(string group)
+    /// <summary>Counts the request for its group and source IP; decides 429/418.</summary>
+    private (bool Allowed, int Remaining, TimeSpan? Banned) Count(string group, string sourceIp)
     {
         var now = Options.Time.GetUtcNow();
         lock (_gate)
@@ -31,7 +31,7 @@ public sealed partial class FakeUpbitExchange
                 _ => Options.ExchangeRequestsPerSecond,
             };
             var window = group == "origin" ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(1);
-            if (!_arrivals.TryGetValue(group, out var arrivals)) _arrivals[group] = arrivals = [];
+            if (!_arrivals.TryGetValue($"{sourceIp} {group}", out var arrivals)) _arrivals[$"{sourceIp} {group}"] = arrivals = [];
             switch (Options.RateLimit)
             {
                 case RateLimitMode.None:

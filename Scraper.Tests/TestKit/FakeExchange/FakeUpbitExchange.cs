@@ -87,7 +87,8 @@ public sealed partial class FakeUpbitExchange : IAsyncDisposable
         var path = ctx.Request.Path.Value ?? "/";
         var query = ctx.Request.QueryString.HasValue ? ctx.Request.QueryString.Value![1..] : "";
         var hasOrigin = ctx.Request.Headers.ContainsKey("Origin");
-        var record = new RecordedRequest(Options.Time.GetUtcNow(), path, query, ctx.Request.Headers.ContainsKey("Authorization"), hasOrigin);
+        var record = new RecordedRequest(Options.Time.GetUtcNow(), path, query, ctx.Request.Headers.ContainsKey("Authorization"), hasOrigin)
+            { SourceIp = ctx.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "" };
         _requests.Enqueue(record);
         var group = hasOrigin ? "origin" : GroupOf(path);
         // Kestrel stamps Date from the system clock; the exchange's clock is ours to set.
@@ -104,7 +105,7 @@ public sealed partial class FakeUpbitExchange : IAsyncDisposable
         {
             lock (_gate) _bannedUntil = Max(_bannedUntil, record.CountedAt + blockFor);
         }
-        var (allowed, remaining, banned) = Count(group);
+        var (allowed, remaining, banned) = Count(group, record.SourceIp);
         ctx.Response.Headers["Remaining-Req"] = $"group={group}; min=1800; sec={remaining}";
         if (Options.Latency > TimeSpan.Zero) await Task.Delay(Options.Latency, ctx.RequestAborted);
 

@@ -61,6 +61,37 @@ internal static partial class OptionParsers
     public static DateTimeOffset Instant(OptionValue value, string text, string expected) =>
         Durations.TryParseInstant(text, value.Now, out var instant) && instant >= EarliestSince ? instant : throw value.Error(text, expected);
 
+    public static string Instance(OptionValue value)
+    {
+        var text = value.Text;
+        return InstancePattern().IsMatch(text) ? text : throw value.Error(text, "expected a name of 1 to 100 letters, digits and . _ - : @, starting with a letter or digit, e.g. host-1");
+    }
+
+    /// <summary>An IP address of this host: one that a socket can be bound to.</summary>
+    public static System.Net.IPAddress LocalAddress(OptionValue value)
+    {
+        var text = value.Text;
+        // IPAddress.TryParse also takes "1" or "0x10" as IPv4: only the usual forms are addresses here.
+        if (!(Ipv4Pattern().IsMatch(text) || (text.Contains(':', StringComparison.Ordinal) && !text.Contains('[', StringComparison.Ordinal))) || !System.Net.IPAddress.TryParse(text, out var address))
+            throw value.Error(text, "expected an IP address of this host, e.g. 192.0.2.10 or 127.0.0.2");
+        try
+        {
+            using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            probe.Bind(new System.Net.IPEndPoint(address, 0));
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw value.Error(text, $"not an address of this host ({e.Message}); expected one that `ip address` lists");
+        }
+        return address;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$", RegexOptions.CultureInvariant)]
+    private static partial Regex InstancePattern();
+
+    [GeneratedRegex(@"^[0-9]{1,3}(\.[0-9]{1,3}){3}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Ipv4Pattern();
+
     public static int Rate(OptionValue value)
     {
         var text = value.Text;

@@ -60,6 +60,22 @@ internal static class SettingOptions
         Parse = v => v.IsSet ? v.FullPath(v.Text) : null,
     };
 
+    /// <summary>This scraper's name among the scrapers sharing one PostgreSQL database.</summary>
+    public static readonly SettingOption<string> Instance = new()
+    {
+        Key = "Instance", HelpName = "NAME", Default = "HOSTNAME-PID",
+        Help = "This scraper's name in a fleet sharing one PostgreSQL database (leases, metrics)",
+        Parse = v => v.IsSet ? OptionParsers.Instance(v) : $"{Environment.MachineName}-{Environment.ProcessId}",
+    };
+
+    /// <summary>How long a lease on shared work lasts unless renewed.</summary>
+    public static readonly SettingOption<TimeSpan> LeasePeriod = new()
+    {
+        Key = "LeasePeriod", HelpName = "DURATION", Default = "30s",
+        Help = "PostgreSQL fleet: how long a lease on windows or on following a series lasts unless renewed; a dead scraper's work is taken over after it",
+        Parse = v => OptionParsers.Duration(v, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)),
+    };
+
     /// <summary>Where /metrics listens.</summary>
     public static readonly SettingOption<ListenAddress> Listen = new()
     {
@@ -72,6 +88,14 @@ internal static class SettingOptions
     {
         Key = "Rate", HelpName = "N", Help = "Requests per second per rate-limit group", Default = "10",
         Parse = OptionParsers.Rate,
+    };
+
+    /// <summary>The local address exchange requests leave from.</summary>
+    public static readonly SettingOption<System.Net.IPAddress?> BindAddress = new()
+    {
+        Key = "BindAddress", HelpName = "IP",
+        Help = "Local address the exchange requests leave from (the exchange limits each source IP); none: the system's choice",
+        Parse = v => v.IsSet ? OptionParsers.LocalAddress(v) : null,
     };
 
     /// <summary>How often the ticker is fetched.</summary>
@@ -127,7 +151,7 @@ internal static class SettingOptions
     /// <summary>Every setting, in --help order.</summary>
     public static readonly IReadOnlyList<SettingOption> All =
     [
-        UpbitUrl, Markets, Units, Since, Until, Db, DbPasswordFile, Listen, Rate, TickerInterval, RequestTimeout,
+        UpbitUrl, Markets, Units, Since, Until, Db, DbPasswordFile, Instance, LeasePeriod, Listen, Rate, BindAddress, TickerInterval, RequestTimeout,
         AccessKey, SecretKey, AccessKeyFile, SecretKeyFile, LogLevel,
     ];
 

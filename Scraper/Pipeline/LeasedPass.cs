@@ -1,0 +1,251 @@
+using System.Collections.Concurrent;
+using System.Reactive.Concurrency;
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+using Microsoft.Extensions.Logging;
+using Scraper.Domain;
+using Scraper.Storage;
+
+namespace Scraper.Pipeline;
+
+/// <summary>
+/// One pass of a scraper in a fleet: the planned windows are grouped into chunks on a grid that
+/// every scraper shares, and a chunk is fetched only under its lease. A claimed chunk's windows are
+/// planned again from coverage (another scraper may have finished it meanwhile), fetched, and the
+/// lease released; leases are renewed while held. Chunks held by others are waited for, and taken
+/// over once their lease has expired, so the pass ends when the whole plan is done by someone.
+/// </summary>
+internal sealed partial class LeasedPass(
+    IWorkLeases leases,
+    ICandleStore store,
+    CandleFetchPipeline pipeline,
+    IFleetEvents? events,
+    TimeProvider time,
+    ILogger logger,
+    int maxInFlight,
+    CancellationToken stop)
+{
+    /// <summary>Windows per chunk: a second of one scraper's budget, so a fleet does not fight over each window.</summary>
+    public const int WindowsPerChunk = 10;
+
+    private readonly ConcurrentDictionary<WorkLease, Chunk> _held = new();
+    private readonly ConcurrentQueue<Chunk> _ended = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The pieces of the planned windows per chunk of the shared grid, in the order every scraper claims them.</summary>
+    public static IReadOnlyDictionary<WorkLease, List<TimeRange>> Chunks(IEnumerable<CandleWindow> planned)
+    {
+        var chunks = new SortedDictionary<WorkLease, List<TimeRange>>(ChunkOrder.Instance);
+        foreach (var window in planned)
+        {
+            var span = (window.Series.Unit.Interval * CandleWindow.MaxCandles * WindowsPerChunk).Ticks;
+            for (var start = window.Start; start < window.End;)
+            {
+                var cell = new DateTimeOffset(start.UtcTicks - start.UtcTicks % span, TimeSpan.Zero);
+                var end = cell.AddTicks(span) < window.End ? cell.AddTicks(span) : window.End;
+                var key = new WorkLease(LeaseKind.Windows, window.Series, cell);
+                if (!chunks.TryGetValue(key, out var pieces)) chunks[key] = pieces = [];
+                pieces.Add(new TimeRange(start, end));
+                start = end;
+            }
+        }
+        return chunks;
+    }
+
+    /// <summary>The results of every window this scraper fetched; completes when no chunk of the plan is left.</summary>
+    public IObservable<WindowResult> Fetch(IReadOnlyList<CandleWindow> planned) => Observable.Create<WindowResult>(observer =>
+    {
+        var chunks = new Subject<IObservable<WindowResult>>();
+        var subscription = chunks.Merge().Subscribe(observer.OnNext, observer.OnError, observer.OnCompleted);
+        var abandon = new CancellationTokenSource();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await RunAsync(planned, chunks, abandon.Token);
+                chunks.OnCompleted();
+            }
+            catch (StoreException e) when (stop.IsCancellationRequested)
+            {
+                // A database that is gone at the stop ends the pass like any stop: what is not stored stays a gap.
+                LogStoppedWithoutDatabase(logger, e.Message);
+                chunks.OnCompleted();
+            }
+            catch (Exception e)
+            {
+                chunks.OnError(e);
+            }
+        }, CancellationToken.None);
+        return () =>
+        {
+            abandon.Cancel();
+            subscription.Dispose();
+        };
+    });
+
+    private async Task RunAsync(IReadOnlyList<CandleWindow> planned, IObserver<IObservable<WindowResult>> chunks, CancellationToken abandon)
+    {
+        var pending = new SortedDictionary<WorkLease, List<TimeRange>>(Chunks(planned).ToDictionary(), ChunkOrder.Instance);
+        var maxHeld = Math.Max(2, (maxInFlight + WindowsPerChunk - 1) / WindowsPerChunk + 1);
+        var candidates = maxHeld * 32; // enough to pass the chunks others hold at the front
+        using var renewing = CancellationTokenSource.CreateLinkedTokenSource(abandon);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(abandon, stop);
+        var renewals = RenewAsync(renewing.Token);
+        try
+        {
+            while (pending.Count > 0 && !stop.IsCancellationRequested)
+            {
+                var changed = Volatile.Read(ref _changed).Task;
+                ReleaseEnded();
+                events?.Pending(pending.Count + _held.Count);
+                var free = maxHeld - _held.Count;
+                var granted = free > 0 ? leases.Claim([.. pending.Keys.Take(candidates)], free) : [];
+                foreach (var (lease, takenOver) in granted)
+                {
+                    var windows = StillMissing(lease.Series, pending[lease]);
+                    pending.Remove(lease);
+                    if (windows.Count == 0)
+                    {
+                        leases.Release([lease]);
+                        continue;
+                    }
+                    events?.WindowsClaimed(windows.Count, takenOver);
+                    if (takenOver) LogTakenOver(logger, lease.ToString(), windows.Count);
+                    var chunk = new Chunk(lease, windows.Count);
+                    _held[lease] = chunk;
+                    chunks.OnNext(FetchChunk(chunk, windows));
+                }
+                if (granted.Count > 0) continue;
+                // Full, or the rest is held by others: wait for a chunk of ours to end, or look again
+                // after a while (theirs may have ended or expired).
+                await Task.WhenAny(changed, Task.Delay(leases.Period / 3, time, waiting.Token));
+                if (abandon.IsCancellationRequested) return;
+            }
+            while (!_held.IsEmpty)
+            {
+                var changed = Volatile.Read(ref _changed).Task;
+                ReleaseEnded();
+                if (!_held.IsEmpty) await Task.WhenAny(changed, Task.Delay(Timeout.InfiniteTimeSpan, time, abandon));
+                if (abandon.IsCancellationRequested) return;
+            }
+            ReleaseEnded();
+            events?.Pending(0);
+        }
+        finally
+        {
+            await renewing.CancelAsync();
+            await renewals;
+        }
+    }
+
+    private IReadOnlyList<CandleWindow> StillMissing(SeriesKey series, List<TimeRange> pieces)
+    {
+        // Merged first, so that the windows align to the chunk's start and a chunk is whole windows.
+        var covered = store.GetCoverage(series);
+        return [.. WindowPlanner.Split(series, Coverage.Merge(pieces).SelectMany(p => Coverage.Gaps(covered, p)))];
+    }
+
+    /// <summary>A chunk's windows; once its lease is lost, windows not yet started are dropped.</summary>
+    private IObservable<WindowResult> FetchChunk(Chunk chunk, IReadOnlyList<CandleWindow> windows) =>
+        windows.ToObservable(ImmediateScheduler.Instance)
+            .Select(w => Observable.Defer(() => chunk.Lost ? Observable.Empty<WindowResult>() : pipeline.FetchWindow(w)))
+            .Merge(maxInFlight)
+            .Finally(() =>
+            {
+                _ended.Enqueue(chunk);
+                Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            });
+
+    /// <summary>Gives back the leases of chunks that ended; at a stop a database that is gone only costs the others one lease period.</summary>
+    private void ReleaseEnded()
+    {
+        var ended = new List<Chunk>();
+        while (_ended.TryDequeue(out var chunk)) ended.Add(chunk);
+        if (ended.Count == 0) return;
+        foreach (var chunk in ended) _held.TryRemove(chunk.Lease, out _);
+        events?.WindowsCompleted(ended.Sum(c => c.Windows));
+        var mine = ended.Where(c => !c.Lost).Select(c => c.Lease).ToList();
+        try
+        {
+            leases.Release(mine);
+        }
+        catch (StoreException e) when (stop.IsCancellationRequested)
+        {
+            LogReleaseFailed(logger, mine.Count, e.Message);
+        }
+    }
+
+    private async Task RenewAsync(CancellationToken done)
+    {
+        while (!done.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(leases.Period / 3, time, done);
+                var held = _held.Keys.ToList();
+                if (held.Count == 0) continue;
+                var kept = leases.Renew(held).ToHashSet();
+                foreach (var lost in held.Where(h => !kept.Contains(h)))
+                {
+                    if (_held.TryGetValue(lost, out var chunk)) chunk.Lost = true;
+                    LogLost(logger, lost.ToString());
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (StoreException e)
+            {
+                LogRenewFailed(logger, e.Message);
+            }
+        }
+    }
+
+    private sealed class Chunk(WorkLease lease, int windows)
+    {
+        private volatile bool _lost;
+
+        public WorkLease Lease { get; } = lease;
+
+        public int Windows { get; } = windows;
+
+        public bool Lost
+        {
+            get => _lost;
+            set => _lost = value;
+        }
+    }
+
+    /// <summary>Oldest chunk first, then market and unit: the order in which every scraper claims.</summary>
+    private sealed class ChunkOrder : IComparer<WorkLease>
+    {
+        public static readonly ChunkOrder Instance = new();
+
+        public int Compare(WorkLease? x, WorkLease? y)
+        {
+            if (ReferenceEquals(x, y)) return 0;
+            if (x is null) return -1;
+            if (y is null) return 1;
+            var byStart = x.Start.CompareTo(y.Start);
+            if (byStart != 0) return byStart;
+            var byMarket = string.CompareOrdinal(x.Series.Market, y.Series.Market);
+            return byMarket != 0 ? byMarket : x.Series.Unit.Interval.CompareTo(y.Series.Unit.Interval);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "took over {Lease} ({Windows} windows) from a scraper whose lease had expired")]
+    private static partial void LogTakenOver(ILogger logger, string lease, int windows);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "lost the lease of {Lease} to another scraper (not renewed in time); its windows not yet started are left to it")]
+    private static partial void LogLost(ILogger logger, string lease);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "renewing leases failed: {Error}; trying again in a third of the lease period")]
+    private static partial void LogRenewFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stop: the database was unavailable ({Error}); leases still held expire after one lease period")]
+    private static partial void LogStoppedWithoutDatabase(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stop: {Count} leases could not be given back ({Error}); they expire after one lease period")]
+    private static partial void LogReleaseFailed(ILogger logger, int count, string error);
+}
