@@ -5,9 +5,9 @@ namespace Scraper.Tests.Reliability;
 /// <summary>An exchange that refuses every connection fills the log with a few lines, not one per window.</summary>
 public sealed class UnreachableExchangeTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-unreachable-").FullName;
+    private readonly TempDirectory _dir = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task Every_window_skipped_logs_one_line_and_the_stop_sums_them_up()
@@ -16,7 +16,7 @@ public sealed class UnreachableExchangeTests : IDisposable
         var port = ScraperProcess.FreePort();
         using var daemon = ScraperProcess.Start(
         [
-            "run", "--upbit-url", $"http://127.0.0.1:{unreachable}", "--db", Path.Combine(_dir, "candles.db"), "--listen", $"127.0.0.1:{port}",
+            "run", "--upbit-url", $"http://127.0.0.1:{unreachable}", "--db", _dir.Combine("candles.db"), "--listen", $"127.0.0.1:{port}",
             "--markets", "KRW-BTC", "--since", "2d",
         ]);
         await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));

@@ -6,9 +6,9 @@ namespace Scraper.Tests.Hosting;
 public sealed class PostgresSettingsTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2025, 6, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-pg-settings-").FullName;
+    private readonly TempDirectory _dir = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static ScraperSettings Load(Dictionary<string, string> cli, Dictionary<string, string>? env = null) =>
         SettingsLoader.Load(cli, null, env ?? new Dictionary<string, string> { ["HOME"] = "/root" }, Now, needsWritableDb: true);
@@ -28,13 +28,13 @@ public sealed class PostgresSettingsTests : IDisposable
     [Fact]
     public void The_password_file_comes_from_the_flag_or_the_db_password_credential()
     {
-        File.WriteAllText(Path.Combine(_dir, "db-password"), "s3cret\n");
+        File.WriteAllText(_dir.Combine("db-password"), "s3cret\n");
         var db = new Dictionary<string, string> { ["Db"] = "postgres://scraper@db/candles" };
 
-        var fromCredential = Load(db, new Dictionary<string, string> { ["CREDENTIALS_DIRECTORY"] = _dir });
+        var fromCredential = Load(db, new Dictionary<string, string> { ["CREDENTIALS_DIRECTORY"] = _dir.Path });
         var fromFlag = Load(new Dictionary<string, string>(db) { ["DbPasswordFile"] = "/run/secrets/pg" });
 
-        Assert.Equal(Path.Combine(_dir, "db-password"), fromCredential.DbPasswordFile);
+        Assert.Equal(_dir.Combine("db-password"), fromCredential.DbPasswordFile);
         Assert.Equal("/run/secrets/pg", fromFlag.DbPasswordFile);
         Assert.DoesNotContain("s3cret", fromCredential.ToString(), StringComparison.Ordinal);
     }

@@ -7,9 +7,9 @@ namespace Scraper.Tests.Hosting;
 public sealed class SettingsLoaderTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2025, 6, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-settings-").FullName;
+    private readonly TempDirectory _dir = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private Dictionary<string, string> Env(params (string, string)[] extra)
     {
@@ -21,7 +21,7 @@ public sealed class SettingsLoaderTests : IDisposable
     private ScraperSettings Load(Dictionary<string, string>? cli = null, string? configFile = null, Dictionary<string, string>? env = null)
     {
         cli ??= [];
-        cli.TryAdd("Db", Path.Combine(_dir, "candles.db"));
+        cli.TryAdd("Db", _dir.Combine("candles.db"));
         return SettingsLoader.Load(cli, configFile, env ?? Env(), Now, needsWritableDb: true);
     }
 
@@ -44,7 +44,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [Fact]
     public void Command_line_beats_environment_beats_config_file()
     {
-        var file = Path.Combine(_dir, "config.json");
+        var file = _dir.Combine("config.json");
         File.WriteAllText(file, """
             {
               // comments are allowed
@@ -66,18 +66,18 @@ public sealed class SettingsLoaderTests : IDisposable
     public void Under_systemd_the_database_defaults_to_the_state_directory()
     {
         var cli = new Dictionary<string, string>();
-        var s = SettingsLoader.Load(cli, null, Env(("STATE_DIRECTORY", _dir)), Now, needsWritableDb: true);
+        var s = SettingsLoader.Load(cli, null, Env(("STATE_DIRECTORY", _dir.Path)), Now, needsWritableDb: true);
 
-        Assert.Equal(Path.Combine(_dir, "candles.db"), s.DbPath);
+        Assert.Equal(_dir.Combine("candles.db"), s.DbPath);
     }
 
     [Fact]
     public void Keys_come_from_files_and_the_credentials_directory()
     {
-        File.WriteAllText(Path.Combine(_dir, "upbit-access-key"), "AK-123\n");
-        File.WriteAllText(Path.Combine(_dir, "upbit-secret-key"), "SK-456\n");
+        File.WriteAllText(_dir.Combine("upbit-access-key"), "AK-123\n");
+        File.WriteAllText(_dir.Combine("upbit-secret-key"), "SK-456\n");
 
-        var s = Load(env: Env(("CREDENTIALS_DIRECTORY", _dir)));
+        var s = Load(env: Env(("CREDENTIALS_DIRECTORY", _dir.Path)));
 
         Assert.Equal(new UpbitCredentials("AK-123", "SK-456"), s.Credentials);
         Assert.DoesNotContain("SK-456", s.ToString(), StringComparison.Ordinal);
@@ -130,7 +130,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [Fact]
     public void An_error_from_the_config_file_names_the_key_and_the_file()
     {
-        var file = Path.Combine(_dir, "config.json");
+        var file = _dir.Combine("config.json");
         File.WriteAllText(file, """{ "Units": "2" }""");
         var e = Assert.Throws<ConfigException>(() => Load(configFile: file));
         Assert.StartsWith($"invalid \"Units\" in {file} '2'", e.Message, StringComparison.Ordinal);
@@ -139,7 +139,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [Fact]
     public void Unknown_keys_in_the_config_file_and_environment_are_refused()
     {
-        var file = Path.Combine(_dir, "config.json");
+        var file = _dir.Combine("config.json");
         File.WriteAllText(file, """{ "Marktes": "KRW-BTC" }""");
         var fromFile = Assert.Throws<ConfigException>(() => Load(configFile: file));
         Assert.Contains("invalid key \"Marktes\"", fromFile.Message, StringComparison.Ordinal);
@@ -151,7 +151,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [Fact]
     public void A_config_file_that_is_not_json_is_refused()
     {
-        var file = Path.Combine(_dir, "config.json");
+        var file = _dir.Combine("config.json");
         File.WriteAllText(file, "Markets = KRW-BTC");
         var e = Assert.Throws<ConfigException>(() => Load(configFile: file));
         Assert.StartsWith($"invalid --config '{file}': not valid JSON", e.Message, StringComparison.Ordinal);
@@ -160,7 +160,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [Fact]
     public void An_unwritable_database_path_is_refused_before_anything_is_written()
     {
-        var blocker = Path.Combine(_dir, "file");
+        var blocker = _dir.Combine("file");
         File.WriteAllText(blocker, "");
         var e = Assert.Throws<ConfigException>(() => Load(new() { ["Db"] = Path.Combine(blocker, "sub", "candles.db") }));
         Assert.StartsWith("invalid --db", e.Message, StringComparison.Ordinal);
@@ -178,7 +178,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void A_world_readable_config_file_with_a_key_is_refused_and_a_private_one_accepted()
     {
-        var file = Path.Combine(_dir, "config.json");
+        var file = _dir.Combine("config.json");
         File.WriteAllText(file, """{ "AccessKey": "AK-1", "SecretKey": "SK-TOP-SECRET" }""");
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
 

@@ -17,14 +17,14 @@ public sealed class StopTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly SeriesKey Btc = new("KRW-BTC", CandleUnit.FromMinutes(1));
-    private readonly string _dir = Directory.CreateTempSubdirectory("bps-stop-").FullName;
+    private readonly TempDirectory _dir = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private (CandleCollector Collector, SqliteCandleStore Store, RateLimitGroup Limiter) Build(TestScheduler scheduler, FakeTimeProvider time, IUpbitClient client, LogLines lines, TimeSpan history)
     {
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test");
-        var store = SqliteCandleStore.Open(Path.Combine(_dir, "candles.db"), time);
+        var store = SqliteCandleStore.Open(_dir.Combine("candles.db"), time);
         var limiter = new RateLimitGroup("candles", new RateLimitOptions { RequestsPerWindow = 10 }, scheduler);
         var failures = new FailureLog(lines.For("Scraper.Exchange"), time);
         var pipeline = new CandleFetchPipeline(client, limiter, new RetryPolicy(), scheduler, new MetricsSubscriber(metrics), failures, lines.For<CandleFetchPipeline>());
