@@ -93,25 +93,27 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         return (p.ExitCode, await stdout + stderr, D(f[0]), D(f[1]) + D(f[2]), long.Parse(f[3], CultureInfo.InvariantCulture));
     }
 
-    private static BenchRow Measure(string client, Scenario s, FakeUpbitExchange exchange, (double Wall, double Cpu, long RssKb) t, long candles, bool verified)
+    private static async Task<BenchRow> MeasureAsync(string client, Scenario s, BenchExchange exchange, (double Wall, double Cpu, long RssKb) t, long candles, bool verified)
     {
-        var requests = exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
+        var (count429, count418) = await exchange.RefusalsAsync();
+        var requests = (await exchange.RequestsAsync()).Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
         var span = requests.Count > 1 ? (requests[^1].At - requests[0].At).TotalSeconds : 1;
         var distinct = requests.Select(r => r.Query).Distinct().Count();
         // Steady state: after the first 30 requests (slow start, first round trips booked at their answer).
         var steady = requests.Count > 60 ? (requests.Count - 31) / (requests[^1].At - requests[30].At).TotalSeconds : double.NaN;
-        return new BenchRow(client, s, requests.Count, (requests.Count - 1) / span, steady, candles, candles / span, exchange.Count429, exchange.Count418,
+        return new BenchRow(client, s, requests.Count, (requests.Count - 1) / span, steady, candles, candles / span, count429, count418,
             requests.Count - distinct, t.Cpu / requests.Count * 1000, t.RssKb, t.Wall, requests.Count / 10.0, verified);
     }
 
-    private async Task<BenchRow> RunOursAsync(Scenario s, string binary, string dir)
+    private async Task<BenchRow> RunOursAsync(Scenario s, string binary, string dir, string client = "bitcoin-price-scraper")
     {
-        await using var exchange = await FakeUpbitExchange.StartAsync(OptionsFor(s));
+        await using var exchange = await BenchExchange.StartAsync(s, OptionsFor(s));
         await WarmAsync(exchange);
         var pausedBefore = GC.GetTotalPauseDuration();
         var db = Path.Combine(dir, $"bench-{Guid.NewGuid():N}.db");
         var since = DateTimeOffset.UtcNow.AddDays(-s.Days);
         var markets = MarketsFor(s);
+        var started = DateTimeOffset.UtcNow;
         var run = await TimedAsync(binary,
             ["backfill", "--upbit-url", exchange.BaseUrl.ToString().TrimEnd('/'), "--db", db, "--markets", string.Join(',', markets),
              "--since", since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture), "--log-level", "Warning"], dir);
@@ -130,20 +132,24 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
             }
         }
         if (!verified) output.WriteLine($"{s.Name}: exit {run.Code}\n{run.Output}");
-        output.WriteLine($"{s.Name}: {TenArrivalSpans(exchange)}; the fake's GC paused {(GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds:0} ms");
-        return Measure("bitcoin-price-scraper", s, exchange, (run.Wall, run.Cpu, run.RssKb), candles, verified);
+        var requests = await exchange.RequestsAsync();
+        var paused = exchange.Where == "in the test process" ? $"the fake's GC paused {(GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds:0} ms" : "the fake ran in its own process";
+        // A slice may arrive spread over the whole jitter, and the next must not reach the window before its last did.
+        var allowed = s.Jitter > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $"; the jitter itself allows {100 / (1 + s.Jitter.TotalSeconds):0.0}% of the rate") : "";
+        output.WriteLine($"{s.Name} ({client}): {TenArrivalSpans(requests)}; {paused}; {Gaps(requests, started, s)}{allowed}");
+        return await MeasureAsync(client, s, exchange, (run.Wall, run.Cpu, run.RssKb), candles, verified);
     }
 
     /// <summary>
     /// A real exchange is warm: the fake's own first answer (its JIT, in this test process) must not
     /// be charged to the client measured. One page, then the fake's window drains and its log is cleared.
     /// </summary>
-    private static async Task WarmAsync(FakeUpbitExchange exchange)
+    private static async Task WarmAsync(BenchExchange exchange)
     {
         using var http = new HttpClient { BaseAddress = exchange.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
         using (await http.GetAsync(new Uri("v1/candles/minutes/1?market=KRW-BTC&count=200", UriKind.Relative))) { }
         await Task.Delay(TimeSpan.FromMilliseconds(1100));
-        exchange.ClearRequests();
+        await exchange.ClearRequestsAsync();
     }
 
     /// <summary>
@@ -151,19 +157,39 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
     /// BITCOIN_PRICE_SCRAPER_BENCH_DUMP set, every candle request's receive and count times are
     /// appended to that file for a closer look.
     /// </summary>
-    private static string TenArrivalSpans(FakeUpbitExchange exchange)
+    private static string TenArrivalSpans(IReadOnlyList<RecordedRequest> requests)
     {
         if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_DUMP") is { Length: > 0 } dump)
-            File.AppendAllLines(dump, exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.CountedAt)
+            File.AppendAllLines(dump, requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.CountedAt)
                 .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.At.ToUnixTimeMilliseconds()} {r.CountedAt.ToUnixTimeMilliseconds()} {r.Status}")));
-        return ArrivalPace.Describe(exchange, skip: 30);
+        return ArrivalPace.Describe(requests, skip: 30);
+    }
+
+    /// <summary>Time from the process start to its first request, and every pause between two candle requests longer than 1.1 s.</summary>
+    /// <summary>
+    /// Time from the process start to its first request; every pause between two candle requests
+    /// longer than 1.1 s with its cause as the fake saw it (a refusal or error answered just
+    /// before, arrival jitter that held the last ones back, or none it can name: the client's).
+    /// </summary>
+    private static string Gaps(IReadOnlyList<RecordedRequest> all, DateTimeOffset started, Scenario s)
+    {
+        var requests = all.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
+        if (requests.Count == 0) return "no requests";
+        var gaps = requests.Skip(1).Select((b, i) => (Before: requests[i], Gap: (b.At - requests[i].At).TotalMilliseconds, Index: i + 1))
+            .Where(g => g.Gap > 1100).Select(g => string.Create(CultureInfo.InvariantCulture, $"#{g.Index} {g.Gap:0} ms ({Cause(g.Before)})"));
+        return string.Create(CultureInfo.InvariantCulture, $"first request {(requests[0].At - started).TotalMilliseconds:0} ms after start; gaps > 1.1 s: [{string.Join(", ", gaps)}]");
+
+        string Cause(RecordedRequest before) =>
+            before.Status != 200 ? $"after HTTP {before.Status}"
+            : (before.CountedAt - before.At) > TimeSpan.FromMilliseconds(10) && s.Jitter > TimeSpan.Zero ? "arrival jitter"
+            : "the client's";
     }
 
     private async Task<BenchRow?> RunCcxtAsync(Scenario s, string dir)
     {
         var script = Path.Combine(Commands.RepoRoot, "Scraper.Tests", "System", "Benchmarks", "ccxt", "fetch-ohlcv.js");
         if (!Directory.Exists(Path.Combine(Path.GetDirectoryName(script)!, "node_modules", "ccxt"))) return null;
-        await using var exchange = await FakeUpbitExchange.StartAsync(OptionsFor(s));
+        await using var exchange = await BenchExchange.StartAsync(s, OptionsFor(s));
         await WarmAsync(exchange);
         var since = DateTimeOffset.UtcNow.AddDays(-s.Days);
         var run = await TimedAsync("node", [script, exchange.BaseUrl.ToString().TrimEnd('/'), since.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)], dir);
@@ -172,7 +198,7 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         if (run.Code != 0) output.WriteLine($"ccxt {s.Name}: exit {run.Code}\n{run.Output[..Math.Min(2000, run.Output.Length)]}");
         var series = new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(1));
         var expected = exchange.Data.ClosedCandles("KRW-BTC", series.Unit, series.Unit.AlignDown(since), WindowPlanner.ClosedEnd(series, DateTimeOffset.UtcNow), DateTimeOffset.UtcNow).Count;
-        return Measure("ccxt " + CcxtVersion(), s, exchange, (run.Wall, run.Cpu, run.RssKb), candles, run.Code == 0 && candles >= expected - 2);
+        return await MeasureAsync("ccxt " + CcxtVersion(), s, exchange, (run.Wall, run.Cpu, run.RssKb), candles, run.Code == 0 && candles >= expected - 2);
     }
 
     private static string CcxtVersion()
@@ -234,5 +260,54 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         await File.WriteAllTextAsync(Path.Combine(outDir, "results.md"), text);
 
         Assert.All(ours, r => Assert.True(r.Verified, r.Scenario.Name + " did not verify"));
+    }
+
+    /// <summary>
+    /// Two binaries on the same scenarios, alternately (baseline, candidate, baseline, …), so that a
+    /// busy machine weighs on both alike: compare their medians, not figures from different hours.
+    /// BITCOIN_PRICE_SCRAPER_BENCH_BASELINE names the baseline, BITCOIN_PRICE_SCRAPER_BENCH_ROUNDS the rounds (3).
+    /// </summary>
+    [CompareFact]
+    public async Task Baseline_and_candidate_alternately()
+    {
+        var candidate = Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BIN") is { Length: > 0 } b ? b : Path.Combine(Commands.RepoRoot, "dist", "publish", "bitcoin-price-scraper");
+        var baseline = Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_BASELINE")!;
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_ROUNDS"), CultureInfo.InvariantCulture, out var n) ? n : 3;
+        var only = Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_ONLY")?.Split('|', StringSplitOptions.RemoveEmptyEntries);
+        var dir = Directory.CreateTempSubdirectory("bps-compare-").FullName;
+        var report = new StringBuilder();
+        report.AppendLine("| scenario | client | requests/s vs allowed (median) | CPU s / 1000 req (median) | peak RSS (median) | 429 | runs |");
+        report.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var s in Scenarios.Where(x => only is null || only.Any(o => x.Name.Contains(o, StringComparison.Ordinal))))
+        {
+            var rows = new List<BenchRow>();
+            for (var i = 0; i < rounds; i++)
+            {
+                foreach (var (client, binary) in (i % 2 == 0 ? [("baseline", baseline), ("candidate", candidate)] : new[] { ("candidate", candidate), ("baseline", baseline) }))
+                {
+                    var row = await RunOursAsync(s, binary, dir, client);
+                    rows.Add(row);
+                    output.WriteLine(row.Markdown());
+                }
+            }
+            foreach (var group in rows.GroupBy(r => r.Client).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                static double Median(IEnumerable<double> xs) { var l = xs.Order().ToList(); return l[l.Count / 2]; }
+                report.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {s.Name} | {group.Key} | {Median(group.Select(r => r.RequestsPerSecond)) * 10:0.0}% | {Median(group.Select(r => r.CpuSecondsPer1000)):0.00} | {Median(group.Select(r => (double)r.PeakRssKb)) / 1024:0.0} MiB | {group.Sum(r => r.Count429)} | {group.Count()} |"));
+            }
+        }
+        output.WriteLine(report.ToString());
+        Assert.All(new[] { baseline, candidate }, f => Assert.True(File.Exists(f), f));
+    }
+}
+
+/// <summary>Runs only when a baseline binary is named (BITCOIN_PRICE_SCRAPER_BENCH_BASELINE).</summary>
+public sealed class CompareFactAttribute : FactAttribute
+{
+    /// <summary>Skips unless a comparison was asked for.</summary>
+    public CompareFactAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_BASELINE") is not { Length: > 0 }) Skip = "comparison: set BITCOIN_PRICE_SCRAPER_BENCH_BASELINE to a baseline binary";
     }
 }

@@ -9,9 +9,12 @@ public static class ArrivalPace
     /// p10, p50, p90 and max of the time ten consecutive candle requests took to be counted, after
     /// the first <paramref name="skip"/> (warm-up). 1,000 ms is a sliding window's floor.
     /// </summary>
-    public static string Describe(FakeUpbitExchange exchange, int skip)
+    public static string Describe(FakeUpbitExchange exchange, int skip) => Describe(exchange.Requests, skip);
+
+    /// <summary>The same, for requests recorded elsewhere (the fake in a process of its own).</summary>
+    public static string Describe(IEnumerable<RecordedRequest> requests, int skip)
     {
-        var counted = exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).Select(r => r.CountedAt).Order().ToList();
+        var counted = requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).Select(r => r.CountedAt).Order().ToList();
         if (counted.Count < skip + 20) return "too few requests for pace statistics";
         var spans = Enumerable.Range(skip, counted.Count - skip - 10).Select(i => (counted[i + 10] - counted[i]).TotalMilliseconds).Order().ToList();
         double P(double q) => spans[(int)Math.Min(spans.Count - 1, q * spans.Count)];

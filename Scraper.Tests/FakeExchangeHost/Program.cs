@@ -1,0 +1,44 @@
+using System.Globalization;
+using Scraper.Tests.FakeExchange;
+
+// The fake exchange in a process of its own. Arguments: latency-ms jitter-ms sliding|fixed|none
+// error-rate. It prints "url http://127.0.0.1:PORT", then answers one command per stdin line:
+// "clear" (forget the request log), "dump" (one line per request: received and counted unix ms,
+// status, path?query; then "end"), "stats" ("429 N 418 M"); end of input stops it.
+var latency = TimeSpan.FromMilliseconds(Arg(0, 0));
+var jitter = TimeSpan.FromMilliseconds(Arg(1, 0));
+var mode = args.Length > 2 ? args[2] switch { "fixed" => RateLimitMode.FixedBucket, "none" => RateLimitMode.None, _ => RateLimitMode.SlidingWindow } : RateLimitMode.SlidingWindow;
+var errorRate = Arg(3, 0);
+var random = new Random(5);
+var options = new FakeExchangeOptions
+{
+    Latency = latency, ArrivalJitter = jitter, RateLimit = mode, BanAfter429s = 10,
+    FaultInjector = errorRate > 0 ? r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && random.NextDouble() < errorRate ? FakeFault.Http503 : null : null,
+};
+await using var exchange = await FakeUpbitExchange.StartAsync(options);
+Console.Out.WriteLine("url " + exchange.BaseUrl.ToString().TrimEnd('/'));
+Console.Out.Flush();
+while (await Console.In.ReadLineAsync() is { } command)
+{
+    switch (command.Trim())
+    {
+        case "clear":
+            exchange.ClearRequests();
+            Console.Out.WriteLine("ok");
+            break;
+        case "dump":
+            foreach (var r in exchange.Requests)
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.At.ToUnixTimeMilliseconds()} {r.CountedAt.ToUnixTimeMilliseconds()} {r.Status} {r.Path}?{r.Query}"));
+            Console.Out.WriteLine("end");
+            break;
+        case "stats":
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"429 {exchange.Count429} 418 {exchange.Count418}"));
+            break;
+        default:
+            Console.Out.WriteLine("unknown command");
+            break;
+    }
+    Console.Out.Flush();
+}
+
+double Arg(int i, double fallback) => args.Length > i ? double.Parse(args[i], CultureInfo.InvariantCulture) : fallback;

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Globalization;
+using Scraper.Tests.FakeExchange;
+using Scraper.Tests.Integration;
+
+namespace Scraper.Tests.Benchmarks;
+
+/// <summary>
+/// The fake exchange a benchmark run talks to: in a process of its own (FakeExchangeHost) when it is
+/// built, so that its garbage collections and thread-pool stalls are not charged to the client
+/// measured; in this test process otherwise (or with BITCOIN_PRICE_SCRAPER_BENCH_FAKE=inprocess).
+/// </summary>
+public sealed class BenchExchange : IAsyncDisposable
+{
+    private readonly FakeUpbitExchange? _inProcess;
+    private readonly Process? _host;
+
+    private BenchExchange(FakeUpbitExchange? inProcess, Process? host, Uri baseUrl, FakeExchangeOptions options)
+    {
+        _inProcess = inProcess;
+        _host = host;
+        BaseUrl = baseUrl;
+        Data = new FakeMarketData(options);
+    }
+
+    /// <summary>http://127.0.0.1:PORT</summary>
+    public Uri BaseUrl { get; }
+
+    /// <summary>The candles it serves (deterministic: the same in both processes).</summary>
+    public FakeMarketData Data { get; }
+
+    /// <summary>Where it runs, for the report.</summary>
+    public string Where => _host is null ? "in the test process" : "in its own process";
+
+    private static string HostDll => Path.Combine(Commands.RepoRoot, "Scraper.Tests", "FakeExchangeHost", "bin", "Release", "net10.0", "FakeExchangeHost.dll");
+
+    /// <summary>Starts it with the scenario's latency, jitter, limiter and error rate.</summary>
+    public static async Task<BenchExchange> StartAsync(Scenario s, FakeExchangeOptions options)
+    {
+        if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_FAKE") == "inprocess" || !File.Exists(HostDll))
+        {
+            var fake = await FakeUpbitExchange.StartAsync(options);
+            return new BenchExchange(fake, null, fake.BaseUrl, options);
+        }
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        var mode = s.Limiter switch { RateLimitMode.FixedBucket => "fixed", RateLimitMode.None => "none", _ => "sliding" };
+        foreach (var a in new[] { HostDll, Ms(s.Latency), Ms(s.Jitter), mode, s.ErrorRate.ToString(CultureInfo.InvariantCulture) }) info.ArgumentList.Add(a);
+        var host = Process.Start(info)!;
+        var line = await host.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        if (line is null || !line.StartsWith("url ", StringComparison.Ordinal))
+        {
+            host.Kill();
+            throw new InvalidOperationException($"FakeExchangeHost did not start: {line} {await host.StandardError.ReadToEndAsync()}");
+        }
+        return new BenchExchange(null, host, new Uri(line[4..] + "/"), options);
+
+        static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Forgets the request log.</summary>
+    public async Task ClearRequestsAsync()
+    {
+        if (_inProcess is not null) _inProcess.ClearRequests();
+        else await AskAsync("clear");
+    }
+
+    /// <summary>Every request received so far, with its status and counting time.</summary>
+    public async Task<IReadOnlyList<RecordedRequest>> RequestsAsync()
+    {
+        if (_inProcess is not null) return _inProcess.Requests;
+        var lines = await AskAsync("dump");
+        return [.. lines.Select(l => l.Split(' ', 4)).Select(f =>
+        {
+            var target = f[3].Split('?', 2);
+            return new RecordedRequest(DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(f[0], CultureInfo.InvariantCulture)), target[0], target.Length > 1 ? target[1] : "", false, false)
+            {
+                CountedAt = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(f[1], CultureInfo.InvariantCulture)),
+                Status = int.Parse(f[2], CultureInfo.InvariantCulture),
+            };
+        })];
+    }
+
+    /// <summary>429 and 418 answers sent.</summary>
+    public async Task<(int Count429, int Count418)> RefusalsAsync()
+    {
+        if (_inProcess is not null) return (_inProcess.Count429, _inProcess.Count418);
+        var f = (await AskAsync("stats"))[0].Split(' ');
+        return (int.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[3], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>One command to the host; its answer lines (up to "end" for a dump).</summary>
+    private async Task<List<string>> AskAsync(string command)
+    {
+        await _host!.StandardInput.WriteLineAsync(command);
+        await _host.StandardInput.FlushAsync();
+        var lines = new List<string>();
+        while (await _host.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (command != "dump") return [line];
+            if (line == "end") break;
+            lines.Add(line);
+        }
+        return lines;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_inProcess is not null) await _inProcess.DisposeAsync();
+        if (_host is not null)
+        {
+            _host.StandardInput.Close();
+            if (!_host.WaitForExit(TimeSpan.FromSeconds(10))) _host.Kill();
+            _host.Dispose();
+        }
+    }
+}

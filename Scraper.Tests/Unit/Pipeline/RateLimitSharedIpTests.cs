@@ -1,0 +1,94 @@
+using System.Reactive.Concurrency;
+using Microsoft.Reactive.Testing;
+using Scraper.Exchange;
+using Scraper.Pipeline;
+
+namespace Scraper.Tests.Pipeline;
+
+/// <summary>
+/// Two or three processes on one IP, in virtual time: each is a <see cref="RateLimitGroup"/> of its
+/// own (they do not talk), all sending to one simulated exchange with a strict sliding 1 s window of
+/// 10 that answers Remaining-Req and 429. Later processes start while the first is at full speed,
+/// as a manual backfill beside the daemon does.
+/// </summary>
+public class RateLimitSharedIpTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The exchange: counts at arrival, answers after the latency.</summary>
+    private sealed class SharedExchange(TestScheduler scheduler, int latencyMs, int jitterMs, int seed)
+    {
+        private readonly Random _random = new(seed);
+        public List<(DateTimeOffset At, int Process)> Counted { get; } = [];
+        public int Refused { get; private set; }
+
+        /// <summary>One process: <paramref name="requests"/> attempts queued at <paramref name="startMs"/>.</summary>
+        public void Run(RateLimitGroup group, int process, int startMs, int requests)
+        {
+            scheduler.Schedule(TimeSpan.FromMilliseconds(startMs), () =>
+            {
+                for (var i = 0; i < requests; i++) group.Acquire().Subscribe(lease => Send(lease, process));
+            });
+        }
+
+        private void Send(RateLimitLease lease, int process)
+        {
+            scheduler.Schedule(TimeSpan.FromMilliseconds(1 + _random.Next(0, jitterMs + 1)), () =>
+            {
+                var now = scheduler.Now;
+                var inWindow = Counted.Count(a => a.At > now - TimeSpan.FromSeconds(1));
+                var allowed = inWindow < 10;
+                if (allowed) Counted.Add((now, process));
+                else Refused++;
+                var remaining = allowed ? 10 - inWindow - 1 : 0;
+                scheduler.Schedule(TimeSpan.FromMilliseconds(latencyMs + _random.Next(0, 3)), () =>
+                    lease.Complete(scheduler.Now - lease.GrantedAt, allowed ? ExchangeOutcome.Success : ExchangeOutcome.RateLimited,
+                        new RemainingRequests("candles", remaining), null));
+            });
+        }
+    }
+
+    public static TheoryData<int, int, int> Cases => new()
+    {
+        // processes, latency ms, jitter ms
+        { 2, 20, 0 },
+        { 2, 20, 50 },
+        { 2, 200, 50 },
+        { 3, 20, 0 },
+        { 3, 200, 50 },
+    };
+
+    // Fails today with 7-22 429s per case and shares as uneven as 84/16: the limiter only books what
+    // the exchange counted beyond its own requests, it does not yet yield part of the window.
+    [Theory(Skip = "issue 11 part 2: the limiter does not yet share the window with other clients on the IP")]
+    [MemberData(nameof(Cases))]
+    public void Processes_on_one_IP_get_no_429_and_share_the_budget(int processes, int latencyMs, int jitterMs)
+    {
+        var scheduler = new TestScheduler();
+        scheduler.AdvanceTo(T0.UtcTicks);
+        var exchange = new SharedExchange(scheduler, latencyMs, jitterMs, seed: processes * 1000 + latencyMs + jitterMs);
+        var groups = Enumerable.Range(0, processes).Select(_ => new RateLimitGroup("candles", new RateLimitOptions(), scheduler)).ToList();
+        const int Requests = 300;
+        // The first runs alone for 5 s; the others join 5 s and 7 s in and all have plenty to do.
+        for (var p = 0; p < processes; p++) exchange.Run(groups[p], p, p == 0 ? 0 : 3000 + 2000 * p, Requests);
+
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(300).Ticks);
+        foreach (var g in groups) g.Dispose();
+
+        // While all run: from the last start to the first process to finish.
+        var from = T0.AddMilliseconds(3000 + 2000 * (processes - 1));
+        var until = Enumerable.Range(0, processes).Min(p => exchange.Counted.Where(c => c.Process == p).Max(c => c.At));
+        var overlap = exchange.Counted.Where(c => c.At >= from && c.At <= until).ToList();
+        var shares = Enumerable.Range(0, processes).Select(p => (double)overlap.Count(c => c.Process == p) / overlap.Count).ToList();
+        var rate = overlap.Count / (until - from).TotalSeconds;
+        output.WriteLine($"429: {exchange.Refused}; overlap {(until - from).TotalSeconds:0.0} s, {rate:0.00} requests/s; shares {string.Join(", ", shares.Select(s => $"{s:P0}"))}");
+
+        Assert.Equal(0, exchange.Refused);
+        Assert.True(RateLimitGroupTests.MaxInAnyWindow([.. exchange.Counted.Select(c => c.At)], TimeSpan.FromSeconds(1)) <= 10);
+        // Two share within 35–65% each; three within 20–46% (a third each, give or take the same).
+        var (low, high) = processes == 2 ? (0.35, 0.65) : (0.20, 0.46);
+        Assert.All(shares, s => Assert.InRange(s, low, high));
+        // Not a crawl: together they keep most of the budget.
+        Assert.True(rate > 6.0, $"{rate:0.00} requests/s together");
+    }
+}
