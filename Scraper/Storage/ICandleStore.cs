@@ -5,7 +5,7 @@ namespace Scraper.Storage;
 /// <summary>
 /// The durable candle store. Coverage (which time ranges were fetched completely) is kept beside
 /// the candles and written in the same transaction, so a restart knows exactly what is missing.
-/// Every implementation passes the contract tests (Scraper.Tests/Storage/CandleStoreContractTests.cs)
+/// Every implementation passes the contract tests (Scraper.Tests/TestKit/Storage/CandleStoreContractTests.cs)
 /// and shares <see cref="Coverage"/>, <see cref="StoredText"/> and <see cref="SchemaMigrator"/>.
 /// </summary>
 public interface ICandleStore : IDisposable
