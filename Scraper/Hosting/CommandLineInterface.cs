@@ -3,35 +3,6 @@ using Scraper.Hosting.Options;
 
 namespace Scraper.Hosting;
 
-/// <summary>The verbs a command line can name.</summary>
-public enum Verb
-{
-    /// <summary>The daemon: backfill, then follow; serves metrics.</summary>
-    Run,
-    /// <summary>One pass over the configured range, then exit.</summary>
-    Backfill,
-    /// <summary>Report coverage and gaps.</summary>
-    Verify,
-    /// <summary>Write stored candles to stdout.</summary>
-    Export,
-    /// <summary>Copy one store's candles and coverage into another.</summary>
-    Copy,
-}
-
-/// <summary>What the command line asked for, before validation.</summary>
-public sealed record CommandLineRequest(
-    Verb Verb,
-    string? ConfigFile,
-    IReadOnlyDictionary<string, string> Settings,
-    ExportRequest? Export,
-    CopyRequest? Copy = null);
-
-/// <summary>The export verb's own options, raw.</summary>
-public sealed record ExportRequest(string? Market, string? Unit, string? From, string? To, string Format);
-
-/// <summary>The copy verb's own options, raw: the store to read and the store to write.</summary>
-public sealed record CopyRequest(string? From, string? To);
-
 /// <summary>
 /// The public command line: <c>bitcoin-price-scraper [run|backfill|verify|export|copy] [options]</c>,
 /// defined with System.CommandLine (help, version, parse errors). The setting options come from

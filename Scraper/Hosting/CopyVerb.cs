@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Scraper.Metrics;
-using Scraper.Storage;
 using Scraper.Storage.Copy;
 using Scraper.Storage.Postgres;
 

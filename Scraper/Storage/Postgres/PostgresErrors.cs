@@ -3,17 +3,6 @@ using Npgsql;
 
 namespace Scraper.Storage.Postgres;
 
-/// <summary>What to do about a database error.</summary>
-public enum PostgresErrorKind
-{
-    /// <summary>Not about the connection: a bad statement or a violated constraint. Fail.</summary>
-    Other,
-    /// <summary>The server is down, restarting or overloaded, or the network dropped: wait and retry.</summary>
-    Transient,
-    /// <summary>Retrying cannot help until someone changes the configuration: bad password, unknown database or role.</summary>
-    Configuration,
-}
-
 /// <summary>Sorts database errors into retry, fix-the-configuration and fail (a pure function).</summary>
 public static class PostgresErrors
 {

@@ -2,16 +2,6 @@ using Npgsql;
 
 namespace Scraper.Storage.Postgres;
 
-/// <summary>Told when the database stops and starts answering; the host turns it into log lines and metrics.</summary>
-public interface IStoreAvailability
-{
-    /// <summary>An attempt failed with a transient error; the next one follows in <paramref name="retryIn"/>.</summary>
-    void Unavailable(string target, string error, TimeSpan retryIn);
-
-    /// <summary>The database answers again after <paramref name="unavailableFor"/> (monotonic clock).</summary>
-    void Available(string target, TimeSpan unavailableFor);
-}
-
 /// <summary>
 /// Runs a unit of work on a fresh pooled connection. A transient failure (server down, restarting,
 /// network gone) is waited out with back-off on the injected clock and the whole unit runs again,

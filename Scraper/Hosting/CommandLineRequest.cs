@@ -1,0 +1,11 @@
+using Scraper.Hosting.Options;
+
+namespace Scraper.Hosting;
+
+/// <summary>What the command line asked for, before validation.</summary>
+public sealed record CommandLineRequest(
+    Verb Verb,
+    string? ConfigFile,
+    IReadOnlyDictionary<string, string> Settings,
+    ExportRequest? Export,
+    CopyRequest? Copy = null);

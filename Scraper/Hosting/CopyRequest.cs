@@ -1,0 +1,6 @@
+using Scraper.Hosting.Options;
+
+namespace Scraper.Hosting;
+
+/// <summary>The copy verb's own options, raw: the store to read and the store to write.</summary>
+public sealed record CopyRequest(string? From, string? To);

@@ -1,0 +1,6 @@
+using Scraper.Hosting.Options;
+
+namespace Scraper.Hosting;
+
+/// <summary>The export verb's own options, raw.</summary>
+public sealed record ExportRequest(string? Market, string? Unit, string? From, string? To, string Format);
