@@ -162,7 +162,7 @@ internal static class UpbitJson
     }
 
     /// <summary>Reads required fields, remembering the first one that is missing or of the wrong kind.</summary>
-    private struct FieldReader(JsonElement element)
+    internal struct FieldReader(JsonElement element)
     {
         public string? Error { get; private set; }
 
