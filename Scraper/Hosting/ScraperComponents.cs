@@ -56,6 +56,7 @@ public sealed class ScraperComponents : IDisposable
         var pipeline = new CandleFetchPipeline(_client, CandleLimiter, new RetryPolicy(), scheduler, Metrics, failures, loggers.CreateLogger<CandleFetchPipeline>(), clock);
         var writer = new CandleResultWriter(store, Metrics, time, loggers.CreateLogger<CandleResultWriter>());
         Collector = new CandleCollector(settings.Series, settings.Since, store, pipeline, CandleLimiter, writer, Metrics, time, scheduler, loggers.CreateLogger<CandleCollector>());
+        Live = new LiveWiring(settings, store, Collector, Metrics, loggers, time, scheduler);
 
         Ticker = new PeriodicQuote<IReadOnlyList<Ticker>>(
             ct => _client.GetTickersAsync(settings.Markets, ct), PublishTickers, TickerLimiter, settings.TickerInterval, scheduler, Metrics, failures, "ticker");
@@ -69,6 +70,8 @@ public sealed class ScraperComponents : IDisposable
     public ScraperMetrics Metrics { get; }
     /// <summary>Backfill and follow.</summary>
     public CandleCollector Collector { get; }
+    /// <summary>Follow mode: the stream or polling.</summary>
+    public LiveWiring Live { get; }
     /// <summary>The candle endpoints' group.</summary>
     public RateLimitGroup CandleLimiter { get; }
     /// <summary>The ticker's group.</summary>

@@ -1,0 +1,38 @@
+using Scraper.Domain;
+using Scraper.Exchange.Stream;
+using Scraper.Storage;
+
+namespace Scraper.Pipeline.Live;
+
+/// <summary>
+/// Writes a batch of stream candles: the last update of each candle wins, one transaction per
+/// series, no coverage (only REST proves an interval complete). Only the forming candle and the one
+/// that closed last are taken: anything older is REST's, so a late stream message can never
+/// overwrite a candle that reconciliation has already made final.
+/// </summary>
+public sealed class LiveCandleSink(ICandleStore store, IReadOnlySet<SeriesKey> followed, TimeProvider time)
+{
+    /// <summary>Stores the batch; one event per series written.</summary>
+    public IReadOnlyList<LiveStored> Write(IEnumerable<StreamCandle> batch)
+    {
+        var now = time.GetUtcNow();
+        var latest = new Dictionary<(SeriesKey, DateTimeOffset), Candle>();
+        foreach (var message in batch)
+        {
+            var c = message.Candle;
+            var key = new SeriesKey(c.Market, c.Unit);
+            if (!followed.Contains(key) || c.StartUtc < c.Unit.AlignDown(now) - c.Unit.Interval || c.StartUtc > now) continue;
+            latest[(key, c.StartUtc)] = c;
+        }
+        var stored = new List<LiveStored>();
+        foreach (var series in latest.GroupBy(kv => kv.Key.Item1, kv => kv.Value))
+        {
+            var candles = series.OrderBy(c => c.StartUtc).ToList();
+            store.SaveResponse(series.Key, candles, covered: null);
+            var storedAt = time.GetUtcNow();
+            var lags = candles.Where(c => c.EndUtc <= storedAt).Select(c => storedAt - c.EndUtc).ToList();
+            stored.Add(new LiveStored(series.Key, candles.Count, lags.Count > 0 ? lags.Max() : null));
+        }
+        return stored;
+    }
+}
