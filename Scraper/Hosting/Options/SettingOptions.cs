@@ -104,7 +104,7 @@ internal static class SettingOptions
     /// <summary>How often streamed series are reconciled by REST.</summary>
     public static readonly SettingOption<TimeSpan> ReconcileEvery = new()
     {
-        Key = "ReconcileEvery", HelpName = "DURATION", Help = "How often REST reconciles (and marks complete) the streamed candles, besides after every reconnection", Default = "3h",
+        Key = "ReconcileEvery", HelpName = "DURATION", Help = "How often REST reconciles (and marks complete) streamed 1-minute candles, besides after every reconnection; longer units proportionally, at most daily", Default = "3h",
         Parse = v => OptionParsers.Duration(v, TimeSpan.FromSeconds(5), TimeSpan.FromDays(1)),
     };
 

@@ -16,21 +16,23 @@ public sealed class LiveCandleSink(ICandleStore store, IReadOnlySet<SeriesKey> f
     public IReadOnlyList<LiveStored> Write(IEnumerable<StreamCandle> batch)
     {
         var now = time.GetUtcNow();
-        var latest = new Dictionary<(SeriesKey, DateTimeOffset), Candle>();
+        var latest = new Dictionary<(SeriesKey, DateTimeOffset), StreamCandle>();
         foreach (var message in batch)
         {
             var c = message.Candle;
             var key = new SeriesKey(c.Market, c.Unit);
             if (!followed.Contains(key) || c.StartUtc < c.Unit.AlignDown(now) - c.Unit.Interval || c.StartUtc > now) continue;
-            latest[(key, c.StartUtc)] = c;
+            latest[(key, c.StartUtc)] = message;
         }
         var stored = new List<LiveStored>();
         foreach (var series in latest.GroupBy(kv => kv.Key.Item1, kv => kv.Value))
         {
-            var candles = series.OrderBy(c => c.StartUtc).ToList();
+            var messages = series.OrderBy(m => m.Candle.StartUtc).ToList();
+            var candles = messages.ConvertAll(m => m.Candle);
             store.SaveResponse(series.Key, candles, covered: null);
             var storedAt = time.GetUtcNow();
-            var lags = candles.Where(c => c.EndUtc <= storedAt).Select(c => storedAt - c.EndUtc).ToList();
+            // A snapshot repeats an older candle on (re)connecting: it says nothing about how live the stream is.
+            var lags = messages.Where(m => !m.Snapshot && m.Candle.EndUtc <= storedAt).Select(m => storedAt - m.Candle.EndUtc).ToList();
             stored.Add(new LiveStored(series.Key, candles.Count, lags.Count > 0 ? lags.Max() : null));
         }
         return stored;

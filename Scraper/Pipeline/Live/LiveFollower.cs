@@ -11,7 +11,7 @@ namespace Scraper.Pipeline.Live;
 /// <summary>
 /// Follows the configured series live: minute candles come from the stream and are stored as they
 /// arrive (no coverage); REST keeps what only REST can do — a reconciliation pass per streamed
-/// series every <see cref="LiveOptions.ReconcileEvery"/> and right after every (re)connection
+/// series every <see cref="LiveOptions.ReconcilePeriod"/> and right after every (re)connection
 /// (plus a follow-up once the interval of the outage can be covered), and polling for day candles.
 /// When the stream cannot be established (<see cref="LiveOptions.FallbackAfterFailures"/> failed
 /// attempts in a row) the minute series are polled as in poll mode until a connection succeeds;
@@ -48,7 +48,7 @@ public sealed partial class LiveFollower(
         var now = time.GetUtcNow();
         lock (_gate)
         {
-            foreach (var key in series) _due[key] = key.Unit.IsDay ? PollDue(key, now) : now + options.ReconcileEvery;
+            foreach (var key in series) _due[key] = key.Unit.IsDay ? PollDue(key, now) : now + options.ReconcilePeriod(key.Unit);
         }
         LogFollowing(logger, series.Count(k => !k.Unit.IsDay), series.Count(k => k.Unit.IsDay), options.ReconcileEvery.TotalMinutes);
 
@@ -106,7 +106,7 @@ public sealed partial class LiveFollower(
         {
             foreach (var key in due)
             {
-                var next = polled.Contains(key) ? PollDue(key, time.GetUtcNow()) : now + options.ReconcileEvery;
+                var next = polled.Contains(key) ? PollDue(key, time.GetUtcNow()) : now + options.ReconcilePeriod(key.Unit);
                 if (_followUp.TryGetValue(key, out var followUp))
                 {
                     if (followUp > now && followUp < next) next = followUp;
@@ -213,7 +213,7 @@ public sealed partial class LiveFollower(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "following live: {Minute} minute series from the stream (reconciled by REST every {Minutes:0} min and after every reconnection), {Day} day series by polling")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "following live: {Minute} minute series from the stream (1-minute series reconciled by REST every {Minutes:0} min, longer units proportionally, and after every reconnection), {Day} day series by polling")]
     private static partial void LogFollowing(ILogger logger, int minute, int day, double minutes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "stream connection {Connection}: subscribed to {Pairs} streams")]
