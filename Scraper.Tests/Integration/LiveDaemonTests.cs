@@ -19,7 +19,7 @@ public sealed class LiveDaemonTests(ITestOutputHelper output) : FakeExchangeTest
 })
 {
     private static readonly int SoakMarkets = int.TryParse(Environment.GetEnvironmentVariable("LIVE_SOAK_MARKETS"), out var m) ? m : 20;
-    private static readonly int SoakSeconds = int.TryParse(Environment.GetEnvironmentVariable("LIVE_SOAK_SECONDS"), out var s) ? s : 75;
+    private static readonly int SoakSeconds = int.TryParse(Environment.GetEnvironmentVariable("LIVE_SOAK_SECONDS"), out var s) ? s : 50;
     private static readonly int[] Units = [1, 3, 5, 15];
 
     [Fact]
@@ -79,7 +79,23 @@ public sealed class LiveDaemonTests(ITestOutputHelper output) : FakeExchangeTest
         var lag = HistogramQuantiles(metrics, "scraper_live_lag_seconds");
         output.WriteLine($"live: {markets.Count} markets x {Units.Length} units, {clock.Elapsed.TotalSeconds:0} s: {Exchange.Stream.Sent} stream messages, "
                          + $"{dropped.Count} dropped ({repaired} inside reconciled ranges, all repaired); live lag p50 <= {lag.P50} s, p99 <= {lag.P99} s, max <= {lag.Max} s; "
-                         + $"REST candle requests {restPerMinute:0.0}/min (reconcile every 20 s and after 3 reconnections; polling would need {markets.Count * (1 + 1 / 3.0 + 1 / 5.0 + 1 / 15.0):0}/min)");
+                         + $"REST candle requests {restPerMinute:0.0}/min (test settings: reconcile every 20 s, passes after 3 reconnections; polling would need {markets.Count * (1 + 1 / 3.0 + 1 / 5.0 + 1 / 15.0):0}/min)");
+    }
+
+    [Fact]
+    public async Task When_the_stream_cannot_be_established_the_minute_series_are_polled_and_the_fallback_is_visible()
+    {
+        Exchange.Stream.Options.RefuseAll = true; // a proxy that blocks WebSocket
+        var port = ScraperProcess.FreePort();
+        using var daemon = DaemonHarness.Start(Exchange, Db, port, "KRW-L001,KRW-L002", DateTimeOffset.UtcNow.AddHours(-1).ToString("o", CultureInfo.InvariantCulture),
+            ["--units", "1,5"]);
+        var metrics = await DaemonHarness.WaitForMetricsAsync(daemon, port,
+            x => DaemonHarness.Sample(x, "scraper_live_fallback") == 1 && DaemonHarness.Sum(x, "scraper_live_reconcile_passes_total", "poll") >= 1,
+            TimeSpan.FromSeconds(60), "fall back to polling");
+        Assert.True(DaemonHarness.Sum(metrics, "scraper_stream_disconnects_total", "refused") >= 3);
+        Assert.Equal(0, DaemonHarness.Sample(metrics, "scraper_stream_connections"));
+        Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
+        Assert.Contains("polling the minute series by REST", daemon.Stdout + daemon.Stderr, StringComparison.Ordinal);
     }
 
     private int CandleRequests() => Exchange.Requests.Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal));
