@@ -287,15 +287,7 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
         {
             w.WriteString("type", "candle." + c.Unit.Minutes + "m");
             w.WriteString("code", c.Market);
-            w.WriteString("candle_date_time_utc", c.StartUtc.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture));
-            w.WriteString("candle_date_time_kst", c.StartKst);
-            w.WriteNumber("opening_price", c.OpeningPrice);
-            w.WriteNumber("high_price", c.HighPrice);
-            w.WriteNumber("low_price", c.LowPrice);
-            w.WriteNumber("trade_price", c.TradePrice);
-            w.WriteNumber("candle_acc_trade_volume", c.AccTradeVolume);
-            w.WriteNumber("candle_acc_trade_price", c.AccTradePrice);
-            w.WriteNumber("timestamp", c.Timestamp);
+            FakeUpbitExchange.WriteCandleValues(w, c);
             w.WriteString("stream_type", streamType);
         });
 

@@ -35,7 +35,7 @@ public sealed class LiveWiring(ScraperSettings settings, ICandleStore store, Can
         var streamMetrics = new StreamMetrics(metrics.Registry);
         var log = loggers.CreateLogger("Scraper.Metrics");
         using var publishing = follower.Events.Subscribe(e => Publish(streamMetrics, e),
-            e => log.LogError("live metrics stopped: {Type}: {Message}", e.GetType().Name, e.Message));
+            onError: e => log.LogError("live metrics stopped: {Type}: {Message}", e.GetType().Name, e.Message));
         foreach (var key in settings.Series) metrics.Following.WithLabels(key.Market, key.Unit.Name).Set(1);
         await follower.RunAsync(stop);
     }

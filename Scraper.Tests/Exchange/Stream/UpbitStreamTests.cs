@@ -157,8 +157,9 @@ public class UpbitStreamTests() : FakeExchangeTest(new FakeExchangeOptions())
     [Fact]
     public async Task A_slow_server_is_not_taken_for_dead()
     {
-        Exchange.Stream.Options.SendDelay = TimeSpan.FromMilliseconds(300);
-        using var r = new StreamRecorder(Client().Follow(StreamSubscription.For([Btc1])));
+        // Every message comes 600 ms late, five times the tick: slow, but well within the dead limit.
+        Exchange.Stream.Options.SendDelay = TimeSpan.FromMilliseconds(600);
+        using var r = new StreamRecorder(Client(o => o with { DeadAfter = TimeSpan.FromSeconds(3) }).Follow(StreamSubscription.For([Btc1])));
         await r.WaitForAsync(x => x.Of<StreamCandle>().Count >= 6, Wait, "candles from a slow server");
         Assert.Empty(r.Of<StreamDisconnected>());
     }

@@ -53,13 +53,7 @@ public static class StreamMessageReader
         var code = r.String("code");
         var startText = r.String("candle_date_time_utc");
         var startKst = r.String("candle_date_time_kst");
-        var open = r.Decimal("opening_price");
-        var high = r.Decimal("high_price");
-        var low = r.Decimal("low_price");
-        var close = r.Decimal("trade_price");
-        var accVolume = r.Decimal("candle_acc_trade_volume");
-        var accPrice = r.Decimal("candle_acc_trade_price");
-        var timestamp = r.Int64("timestamp");
+        var (open, high, low, close, timestamp, accPrice, accVolume) = UpbitJson.ReadCandleValues(ref r);
         if (r.Error is not null) return new StreamMalformed(at, r.Error);
         if (!DateTime.TryParseExact(startText, "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture,
                 DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var startDateTime))

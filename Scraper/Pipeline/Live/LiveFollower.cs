@@ -54,8 +54,8 @@ public sealed partial class LiveFollower(
 
         var shared = stream.Publish();
         using var writes = shared.OfType<StreamCandle>().Buffer(options.FlushInterval, scheduler).Where(b => b.Count > 0)
-            .Subscribe(batch => Guard(() => { foreach (var stored in sink.Write(batch)) _events.OnNext(stored); }), e => _failed.TrySetException(e));
-        using var control = shared.Subscribe(e => Guard(() => OnStreamEvent(e)), e => _failed.TrySetException(e));
+            .Subscribe(batch => Guard(() => { foreach (var stored in sink.Write(batch)) _events.OnNext(stored); }), onError: e => _failed.TrySetException(e));
+        using var control = shared.Subscribe(e => Guard(() => OnStreamEvent(e)), onError: e => _failed.TrySetException(e));
         using var connection = shared.Connect();
 
         while (!stop.IsCancellationRequested && !_failed.Task.IsCompleted)
