@@ -57,13 +57,7 @@ internal static class UpbitJson
         var market = r.String("market");
         var startText = r.String("candle_date_time_utc");
         var startKst = r.String("candle_date_time_kst");
-        var open = r.Decimal("opening_price");
-        var high = r.Decimal("high_price");
-        var low = r.Decimal("low_price");
-        var close = r.Decimal("trade_price");
-        var timestamp = r.Int64("timestamp");
-        var accPrice = r.Decimal("candle_acc_trade_price");
-        var accVolume = r.Decimal("candle_acc_trade_volume");
+        var (open, high, low, close, timestamp, accPrice, accVolume) = ReadCandleValues(ref r);
         decimal? prevClose = null, changePrice = null, changeRate = null;
         if (query.Unit.IsDay)
         {
@@ -90,6 +84,11 @@ internal static class UpbitJson
         return (new Candle(market!, query.Unit, start, startKst!, open, high, low, close, timestamp, accPrice, accVolume,
             prevClose, changePrice, changeRate), null);
     }
+
+    /// <summary>The prices, volumes and time every candle has, in REST pages and stream messages alike.</summary>
+    internal static (decimal Open, decimal High, decimal Low, decimal Close, long Timestamp, decimal AccPrice, decimal AccVolume) ReadCandleValues(ref FieldReader r) =>
+        (r.Decimal("opening_price"), r.Decimal("high_price"), r.Decimal("low_price"), r.Decimal("trade_price"),
+            r.Int64("timestamp"), r.Decimal("candle_acc_trade_price"), r.Decimal("candle_acc_trade_volume"));
 
     /// <summary>One ticker; its market must be one of those asked for.</summary>
     public static (Ticker? Item, string? Error) ReadTicker(JsonElement e, IReadOnlyList<string> markets)
@@ -162,7 +161,7 @@ internal static class UpbitJson
     }
 
     /// <summary>Reads required fields, remembering the first one that is missing or of the wrong kind.</summary>
-    private struct FieldReader(JsonElement element)
+    internal struct FieldReader(JsonElement element)
     {
         public string? Error { get; private set; }
 

@@ -34,6 +34,7 @@ public sealed class CompositionRoot : IDisposable
     private ICandleStore? _store;
     private CandleCollector? _collector;
     private FleetWork? _fleet;
+    private LiveWiring? _live;
 
     /// <summary>Wires the exchange side; opens nothing, sends nothing.</summary>
     public CompositionRoot(ScraperSettings settings, ProgramContext app, ILoggerFactory loggers, IScheduler scheduler)
@@ -100,6 +101,9 @@ public sealed class CompositionRoot : IDisposable
     /// <summary>Backfill and follow; there once <see cref="OpenStore"/> ran.</summary>
     public CandleCollector Collector => _collector ?? throw new InvalidOperationException("the store is not open yet");
 
+    /// <summary>Follow mode: the stream or polling; there once <see cref="OpenStore"/> ran.</summary>
+    public LiveWiring Live => _live ?? throw new InvalidOperationException("the store is not open yet");
+
     private IEnumerable<RateLimitGroup> Limiters => [CandleLimiter, TickerLimiter, AccountsLimiter, MarketLimiter];
 
     /// <summary>Refuses configured markets the exchange does not list (one request, through the market group).</summary>
@@ -117,6 +121,7 @@ public sealed class CompositionRoot : IDisposable
         var writer = new CandleResultWriter(store, _telemetry, _app.Time, Loggers.CreateLogger<CandleResultWriter>());
         _fleet = FleetSetup.Open(Settings, store, Metrics, Loggers, _app);
         _collector = new CandleCollector(Settings.Series, Settings.Since, store, pipeline, CandleLimiter, writer, _telemetry, _app.Time, _scheduler, Loggers.CreateLogger<CandleCollector>(), _fleet);
+        _live = new LiveWiring(Settings, store, _collector, Metrics, Loggers, _app.Time, _scheduler);
         return store;
     }
 

@@ -26,7 +26,7 @@ public sealed partial class DaemonService(
         try
         {
             var summary = await root.Collector.RunPassAsync(DateTimeOffset.MaxValue, null, logProgress: true, stoppingToken);
-            if (!summary.Stopped) await root.Collector.FollowAsync(stoppingToken);
+            if (!summary.Stopped) await root.Live.FollowAsync(stoppingToken);
         }
         catch (Exception e) when (e is SqliteException or StoreException or IOException)
         {

@@ -41,6 +41,13 @@ public sealed record ScraperSettings
     /// <summary>Lowest log level written.</summary>
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
 
+    /// <summary>Where live minute candles come from.</summary>
+    public Pipeline.Live.LiveSource Live { get; init; } = Pipeline.Live.LiveSource.Stream;
+    /// <summary>How often streamed series are reconciled by REST.</summary>
+    public TimeSpan ReconcileEvery { get; init; } = TimeSpan.FromHours(3);
+    /// <summary>Keep-alive period of the stream.</summary>
+    public TimeSpan StreamPing { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Every configured series, markets × units.</summary>
     public IReadOnlyList<SeriesKey> Series => [.. Markets.SelectMany(m => Units.Select(u => new SeriesKey(m, u)))];
 }

@@ -108,6 +108,9 @@ public static class SettingsLoader
             RequestTimeout = timeout,
             Credentials = ReadCredentials(reader),
             LogLevel = logLevel,
+            Live = SettingOptions.Live.Read(reader),
+            ReconcileEvery = SettingOptions.ReconcileEvery.Read(reader),
+            StreamPing = SettingOptions.StreamPing.Read(reader),
         };
     }
 

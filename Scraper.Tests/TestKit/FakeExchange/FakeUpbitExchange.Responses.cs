@@ -27,9 +27,9 @@ public sealed partial class FakeUpbitExchange
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void WriteCandle(Utf8JsonWriter w, Candle c)
+    /// <summary>The fields a REST candle and a stream candle message share.</summary>
+    internal static void WriteCandleValues(Utf8JsonWriter w, Candle c)
     {
-        w.WriteString("market", c.Market);
         w.WriteString("candle_date_time_utc", c.StartUtc.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture));
         w.WriteString("candle_date_time_kst", c.StartKst);
         w.WriteNumber("opening_price", c.OpeningPrice);
@@ -39,6 +39,12 @@ public sealed partial class FakeUpbitExchange
         w.WriteNumber("timestamp", c.Timestamp);
         w.WriteNumber("candle_acc_trade_price", c.AccTradePrice);
         w.WriteNumber("candle_acc_trade_volume", c.AccTradeVolume);
+    }
+
+    private static void WriteCandle(Utf8JsonWriter w, Candle c)
+    {
+        w.WriteString("market", c.Market);
+        WriteCandleValues(w, c);
         if (c.Unit.IsDay)
         {
             w.WriteNumber("prev_closing_price", c.PrevClosingPrice!.Value);

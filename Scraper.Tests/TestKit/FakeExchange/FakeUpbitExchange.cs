@@ -32,6 +32,7 @@ public sealed partial class FakeUpbitExchange : IAsyncDisposable
         _app = app;
         Options = options;
         Data = new FakeMarketData(options);
+        Stream = new FakeStreamServer(this);
         _jitter = new Random(options.JitterSeed);
     }
 
@@ -44,6 +45,7 @@ public sealed partial class FakeUpbitExchange : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Limits.MinResponseDataRate = null);
         var app = builder.Build();
         var exchange = new FakeUpbitExchange(app, options ?? new FakeExchangeOptions());
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
         app.Run(exchange.HandleAsync);
         await app.StartAsync(ct);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -59,6 +61,9 @@ public sealed partial class FakeUpbitExchange : IAsyncDisposable
 
     /// <summary>The deterministic market data it serves.</summary>
     public FakeMarketData Data { get; }
+
+    /// <summary>The WebSocket quotation stream at /websocket/v1.</summary>
+    public FakeStreamServer Stream { get; }
 
     /// <summary>The exchange's own clock: <see cref="FakeExchangeOptions.Time"/> plus <see cref="FakeExchangeOptions.ClockOffset"/>.</summary>
     public DateTimeOffset Now => Options.Time.GetUtcNow() + Options.ClockOffset;
@@ -85,6 +90,11 @@ public sealed partial class FakeUpbitExchange : IAsyncDisposable
     private async Task HandleAsync(HttpContext ctx)
     {
         var path = ctx.Request.Path.Value ?? "/";
+        if (path == "/websocket/v1" && ctx.WebSockets.IsWebSocketRequest)
+        {
+            await Stream.HandleAsync(ctx);
+            return;
+        }
         var query = ctx.Request.QueryString.HasValue ? ctx.Request.QueryString.Value![1..] : "";
         var hasOrigin = ctx.Request.Headers.ContainsKey("Origin");
         var record = new RecordedRequest(Options.Time.GetUtcNow(), path, query, ctx.Request.Headers.ContainsKey("Authorization"), hasOrigin)

@@ -112,6 +112,33 @@ internal static class SettingOptions
         Parse = v => OptionParsers.Duration(v, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5)),
     };
 
+    /// <summary>Where live minute candles come from.</summary>
+    public static readonly SettingOption<Pipeline.Live.LiveSource> Live = new()
+    {
+        Key = "Live", HelpName = "stream|poll", Default = "stream",
+        Help = "Live minute candles from the WebSocket stream (REST reconciles them; polling while the stream is unavailable) or by REST polling after every close",
+        Parse = v => v.Text.Trim().ToLowerInvariant() switch
+        {
+            "stream" => Pipeline.Live.LiveSource.Stream,
+            "poll" => Pipeline.Live.LiveSource.Poll,
+            _ => throw v.Error(v.Text, "expected stream or poll"),
+        },
+    };
+
+    /// <summary>How often streamed series are reconciled by REST.</summary>
+    public static readonly SettingOption<TimeSpan> ReconcileEvery = new()
+    {
+        Key = "ReconcileEvery", HelpName = "DURATION", Help = "How often REST reconciles (and marks complete) streamed 1-minute candles, besides after every reconnection; longer units proportionally, at most daily", Default = "3h",
+        Parse = v => OptionParsers.Duration(v, TimeSpan.FromSeconds(5), TimeSpan.FromDays(1)),
+    };
+
+    /// <summary>Keep-alive period of the stream.</summary>
+    public static readonly SettingOption<TimeSpan> StreamPing = new()
+    {
+        Key = "StreamPing", HelpName = "DURATION", Help = "How often the stream is pinged; a connection silent for 1.5 times this long is replaced", Default = "30s",
+        Parse = v => OptionParsers.Duration(v, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(100)),
+    };
+
     /// <summary>The Upbit access key given as a value.</summary>
     public static readonly SettingOption<string?> AccessKey = new()
     {
@@ -152,6 +179,7 @@ internal static class SettingOptions
     public static readonly IReadOnlyList<SettingOption> All =
     [
         UpbitUrl, Markets, Units, Since, Until, Db, DbPasswordFile, Instance, LeasePeriod, Listen, Rate, BindAddress, TickerInterval, RequestTimeout,
+        Live, ReconcileEvery, StreamPing,
         AccessKey, SecretKey, AccessKeyFile, SecretKeyFile, LogLevel,
     ];
 

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Time.Testing;
+using Scraper.Domain;
+using Scraper.Exchange.Streaming;
+using Scraper.Pipeline.Live;
+using Scraper.Storage.Sqlite;
+
+namespace Scraper.Tests.Pipeline.Live;
+
+public sealed class LiveCandleSinkTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2025, 1, 1, 0, 10, 1, TimeSpan.Zero);
+    private static readonly SeriesKey Btc1 = new("KRW-BTC", CandleUnit.FromMinutes(1));
+    private readonly string _dir = Directory.CreateTempSubdirectory("bps-sink-").FullName;
+    private readonly FakeTimeProvider _time = new(Now);
+    private readonly SqliteCandleStore _store;
+    private readonly LiveCandleSink _sink;
+
+    public LiveCandleSinkTests()
+    {
+        _store = SqliteCandleStore.Open(Path.Combine(_dir, "candles.db"), _time);
+        _sink = new LiveCandleSink(_store, new HashSet<SeriesKey> { Btc1 }, _time);
+    }
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private static StreamCandle At(DateTimeOffset start, decimal price, bool snapshot = false, string market = "KRW-BTC", int unit = 1) =>
+        new(Now, new Candle(market, CandleUnit.FromMinutes(unit), start, "kst", price, price, price, price, 0, price, 1), snapshot);
+
+    [Fact]
+    public void Keeps_the_last_update_of_the_forming_and_the_just_closed_candle_only_of_followed_series()
+    {
+        var forming = Now.AddSeconds(-1);
+        var closed = forming.AddMinutes(-1);
+        var stored = _sink.Write([At(forming, 1), At(forming, 2), At(closed, 3), At(closed.AddMinutes(-1), 4), At(forming, 5, market: "KRW-ETH"), At(forming, 6, unit: 3)]);
+        Assert.Equal([3m, 2m], _store.ReadCandles(Btc1).Select(c => c.TradePrice).ToList());
+        Assert.Empty(_store.GetCoverage(Btc1));
+        var e = Assert.Single(stored);
+        Assert.Equal(2, e.Candles);
+        Assert.Equal(TimeSpan.FromSeconds(1), e.Lag); // the just-closed candle, one second after its close
+    }
+
+    [Fact]
+    public void A_snapshot_is_stored_but_gives_no_lag() =>
+        Assert.Null(Assert.Single(_sink.Write([At(Now.AddSeconds(-61), 3, snapshot: true)])).Lag);
+
+    [Theory]
+    [InlineData(1, 180)]
+    [InlineData(3, 540)]
+    [InlineData(5, 900)]
+    [InlineData(15, 1440)]
+    [InlineData(240, 1440)]
+    public void Reconciliation_scales_with_the_unit_up_to_daily(int unit, int minutes) =>
+        Assert.Equal(TimeSpan.FromMinutes(minutes), new LiveOptions().ReconcilePeriod(CandleUnit.FromMinutes(unit)));
+}

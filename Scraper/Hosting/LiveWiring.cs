@@ -1,0 +1,94 @@
+using System.Reactive.Concurrency;
+using Microsoft.Extensions.Logging;
+using Scraper.Exchange.Streaming;
+using Scraper.Metrics;
+using Scraper.Pipeline;
+using Scraper.Pipeline.Live;
+using Scraper.Storage;
+
+namespace Scraper.Hosting;
+
+/// <summary>
+/// Follow mode after the backfill: the live follower over the WebSocket stream (--live stream), or
+/// polling (--live poll, or when no minute unit is configured). Its events feed <see cref="StreamMetrics"/>.
+/// </summary>
+public sealed class LiveWiring(ScraperSettings settings, ICandleStore store, CandleCollector collector, ScraperMetrics metrics,
+    ILoggerFactory loggers, TimeProvider time, IScheduler scheduler)
+{
+    /// <summary>Follows until <paramref name="stop"/>.</summary>
+    public async Task FollowAsync(CancellationToken stop)
+    {
+        if (settings.Live == LiveSource.Poll || settings.Series.All(s => s.Unit.IsDay))
+        {
+            await collector.FollowAsync(stop);
+            return;
+        }
+        var stream = new UpbitStream(new StreamOptions
+        {
+            Url = StreamOptions.UrlFor(settings.UpbitUrl),
+            PingInterval = settings.StreamPing,
+            DeadAfter = settings.StreamPing * 1.5,
+            ConnectTimeout = settings.RequestTimeout,
+        }, time);
+        var follower = new LiveFollower(settings.Series, stream.Follow(StreamSubscription.For(settings.Series)), collector, store,
+            new LiveOptions { ReconcileEvery = settings.ReconcileEvery }, time, scheduler, loggers.CreateLogger<LiveFollower>());
+        var streamMetrics = new StreamMetrics(metrics.Registry);
+        var log = loggers.CreateLogger("Scraper.Metrics");
+        using var publishing = follower.Events.Subscribe(e => Publish(streamMetrics, e),
+            onError: e => log.LogError("live metrics stopped: {Type}: {Message}", e.GetType().Name, e.Message));
+        foreach (var key in settings.Series) metrics.Following.WithLabels(key.Market, key.Unit.Name).Set(1);
+        await follower.RunAsync(stop);
+    }
+
+    /// <summary>One live event into the metrics.</summary>
+    internal static void Publish(StreamMetrics m, LiveEvent e)
+    {
+        switch (e)
+        {
+            case LiveStreamEvent { Event: var s }:
+                PublishStream(m, s);
+                break;
+            case LiveStored { Lag: { } lag } stored:
+                m.Lag(stored.Series.Market, stored.Series.Unit.Name, lag.TotalSeconds);
+                break;
+            case LiveModeChanged mode:
+                m.Fallback(!mode.Streaming);
+                break;
+            case LiveReconcileStarted pass:
+                m.PassStarted(pass.Reason);
+                break;
+            case LiveReconciled { MissingFound: > 0 } r:
+                m.MissingFound(r.Series.Market, r.Series.Unit.Name, r.MissingFound);
+                break;
+        }
+    }
+
+    private static void PublishStream(StreamMetrics m, StreamEvent e)
+    {
+        var received = e.At.ToUnixTimeMilliseconds() / 1000.0;
+        switch (e)
+        {
+            case StreamConnected:
+                m.Connected();
+                break;
+            case StreamDisconnected d:
+                m.Disconnected(d.Reason, d.WasConnected);
+                break;
+            case StreamCandle c:
+                m.Message("candle", received, received - c.Candle.Timestamp / 1000.0);
+                break;
+            case StreamTicker t:
+                m.Message("ticker", received, received - t.Timestamp / 1000.0);
+                break;
+            case StreamStatus:
+                m.Message("status", received, null);
+                break;
+            case StreamError:
+                m.Message("error", received, null);
+                break;
+            case StreamMalformed:
+                m.Message("malformed", received, null);
+                break;
+        }
+    }
+}

@@ -1,0 +1,239 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+using Microsoft.Extensions.Logging;
+using Scraper.Domain;
+using Scraper.Exchange.Streaming;
+using Scraper.Storage;
+
+namespace Scraper.Pipeline.Live;
+
+/// <summary>
+/// Follows the configured series live: minute candles come from the stream and are stored as they
+/// arrive (no coverage); REST keeps what only REST can do — a reconciliation pass per streamed
+/// series every <see cref="LiveOptions.ReconcilePeriod"/> and right after every (re)connection
+/// (plus a follow-up once the interval of the outage can be covered), and polling for day candles.
+/// When the stream cannot be established (<see cref="LiveOptions.FallbackAfterFailures"/> failed
+/// attempts in a row) the minute series are polled as in poll mode until a connection succeeds;
+/// the stream keeps retrying on its capped back-off.
+/// </summary>
+public sealed partial class LiveFollower(
+    IReadOnlyList<SeriesKey> series,
+    IObservable<StreamEvent> stream,
+    CandleCollector collector,
+    ICandleStore store,
+    LiveOptions options,
+    TimeProvider time,
+    IScheduler scheduler,
+    ILogger<LiveFollower> logger)
+{
+    private readonly ISubject<LiveEvent> _events = Subject.Synchronize(new Subject<LiveEvent>());
+    private readonly Dictionary<SeriesKey, DateTimeOffset> _due = [];
+    private readonly Dictionary<SeriesKey, DateTimeOffset> _followUp = [];
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource _wake = new();
+    private LiveState _state = LiveState.Connecting;
+    private int _failures;
+
+    private enum LiveState { Connecting, Streaming, Polling }
+
+    /// <summary>What happens, for the metrics subscriber (subscribe before <see cref="RunAsync"/>).</summary>
+    public IObservable<LiveEvent> Events => _events.AsObservable();
+
+    /// <summary>Follows until <paramref name="stop"/>; throws what the store threw when a write fails.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        var sink = new LiveCandleSink(store, series.ToHashSet(), time);
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var key in series) _due[key] = key.Unit.IsDay ? PollDue(key, now) : now + options.ReconcilePeriod(key.Unit);
+        }
+        LogFollowing(logger, series.Count(k => !k.Unit.IsDay), series.Count(k => k.Unit.IsDay), options.ReconcileEvery.TotalMinutes);
+
+        var shared = stream.Publish();
+        using var writes = shared.OfType<StreamCandle>().Buffer(options.FlushInterval, scheduler).Where(b => b.Count > 0)
+            .Subscribe(batch => Guard(() => { foreach (var stored in sink.Write(batch)) _events.OnNext(stored); }), onError: e => _failed.TrySetException(e));
+        using var control = shared.Subscribe(e => Guard(() => OnStreamEvent(e)), onError: e => _failed.TrySetException(e));
+        using var connection = shared.Connect();
+
+        while (!stop.IsCancellationRequested && !_failed.Task.IsCompleted)
+        {
+            now = time.GetUtcNow();
+            List<SeriesKey> due;
+            CancellationTokenSource wake;
+            lock (_gate)
+            {
+                due = [.. series.Where(k => _due[k] <= now)];
+                wake = _wake;
+            }
+            if (due.Count > 0)
+            {
+                if (!await PassAsync(due, now, stop)) break;
+                continue;
+            }
+            DateTimeOffset next;
+            lock (_gate) next = series.Min(k => _due[k]);
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(stop, wake.Token);
+            try
+            {
+                await Task.WhenAny(Task.Delay(next - now, time, either.Token), _failed.Task);
+            }
+            catch (OperationCanceledException)
+            {
+                // woken or stopped: the loop decides which
+            }
+        }
+        if (_failed.Task.IsFaulted) await _failed.Task;
+    }
+
+    private async Task<bool> PassAsync(List<SeriesKey> due, DateTimeOffset now, CancellationToken stop)
+    {
+        var polled = due.Where(IsPolled).ToHashSet();
+        var reconciled = due.Where(k => !polled.Contains(k)).ToDictionary(k => k, k => collector.Gaps(k, now));
+        var before = reconciled.ToDictionary(kv => kv.Key, kv => Count(kv.Key, kv.Value));
+        _events.OnNext(new LiveReconcileStarted(due.Count, reconciled.Count == 0 ? "poll" : "reconcile"));
+        var dueSet = due.ToHashSet();
+        var summary = await collector.RunPassAsync(now, dueSet.Contains, logProgress: false, stop);
+        if (summary.Stopped) return false;
+        foreach (var (key, gaps) in reconciled)
+        {
+            var found = Count(key, gaps) - before[key];
+            _events.OnNext(new LiveReconciled(key, found));
+        }
+        lock (_gate)
+        {
+            foreach (var key in due)
+            {
+                var next = polled.Contains(key) ? PollDue(key, time.GetUtcNow()) : now + options.ReconcilePeriod(key.Unit);
+                if (_followUp.TryGetValue(key, out var followUp))
+                {
+                    if (followUp > now && followUp < next) next = followUp;
+                    else if (followUp <= now) _followUp.Remove(key);
+                }
+                _due[key] = next;
+            }
+        }
+        return true;
+    }
+
+    private long Count(SeriesKey key, IReadOnlyList<TimeRange> ranges) => ranges.Sum(r => store.CountCandles(key, r.Start, r.End));
+
+    private bool IsPolled(SeriesKey key) => key.Unit.IsDay || _state == LiveState.Polling;
+
+    private DateTimeOffset PollDue(SeriesKey key, DateTimeOffset now) => WindowPlanner.ClosedEnd(key, now) + key.Unit.Interval + options.AfterClose;
+
+    private void OnStreamEvent(StreamEvent e)
+    {
+        _events.OnNext(new LiveStreamEvent(e));
+        switch (e)
+        {
+            case StreamConnected c:
+                LogConnected(logger, c.Connection, c.Pairs);
+                _failures = 0;
+                SetState(LiveState.Streaming, "connected");
+                ScheduleReconcile(c.At);
+                break;
+            case StreamDisconnected d when d.WasConnected:
+                LogDisconnected(logger, d.Connection, d.Reason, d.Detail, d.RetryIn.TotalSeconds);
+                break;
+            case StreamDisconnected d:
+                LogNotConnected(logger, d.Connection, d.Reason, d.Detail, d.RetryIn.TotalSeconds);
+                if (++_failures >= options.FallbackAfterFailures) SetState(LiveState.Polling, $"{_failures} connection attempts failed ({d.Reason}: {d.Detail})");
+                break;
+            case StreamError error:
+                LogStreamError(logger, error.Name, error.Message, error.Subscription, error.DroppedCodes.Count == 0 ? "" : $"; left out from now on: {string.Join(',', error.DroppedCodes)}");
+                break;
+            case StreamMalformed m:
+                LogMalformed(logger, m.Problem);
+                break;
+        }
+    }
+
+    /// <summary>Every streamed series now, and again once the intervals of the outage can be covered.</summary>
+    private void ScheduleReconcile(DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            foreach (var key in series.Where(k => !k.Unit.IsDay))
+            {
+                _due[key] = at;
+                _followUp[key] = key.Unit.AlignDown(at) + 2 * key.Unit.Interval + options.AfterClose;
+            }
+        }
+        Wake();
+    }
+
+    private void SetState(LiveState state, string reason)
+    {
+        var previous = _state;
+        if (previous == state) return;
+        _state = state;
+        if (state == LiveState.Polling)
+        {
+            LogFallback(logger, reason);
+            var now = time.GetUtcNow();
+            lock (_gate)
+            {
+                foreach (var key in series.Where(k => !k.Unit.IsDay)) _due[key] = now;
+            }
+            Wake();
+        }
+        else if (previous == LiveState.Polling)
+        {
+            LogStreamBack(logger);
+        }
+        _events.OnNext(new LiveModeChanged(state == LiveState.Streaming, reason));
+    }
+
+    private void Wake()
+    {
+        CancellationTokenSource old;
+        lock (_gate)
+        {
+            old = _wake;
+            _wake = new CancellationTokenSource();
+        }
+        old.Cancel();
+        old.Dispose();
+    }
+
+    private void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e)
+        {
+            // An exception thrown into Rx would end the process; the loop rethrows it instead.
+            _failed.TrySetException(e);
+            Wake();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "following live: {Minute} minute series from the stream (1-minute series reconciled by REST every {Minutes:0} min, longer units proportionally, and after every reconnection), {Day} day series by polling")]
+    private static partial void LogFollowing(ILogger logger, int minute, int day, double minutes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stream connection {Connection}: subscribed to {Pairs} streams")]
+    private static partial void LogConnected(ILogger logger, int connection, int pairs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stream connection {Connection} lost ({Reason}: {Detail}); reconnecting in {Seconds:0.0} s, then the outage is reconciled by REST")]
+    private static partial void LogDisconnected(ILogger logger, int connection, string reason, string detail, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stream connection {Connection} could not be established ({Reason}: {Detail}); retrying in {Seconds:0.0} s")]
+    private static partial void LogNotConnected(ILogger logger, int connection, string reason, string detail, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stream unavailable: {Reason}; polling the minute series by REST until the stream can be established again")]
+    private static partial void LogFallback(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stream established again: the minute series follow the stream, polling stops")]
+    private static partial void LogStreamBack(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "the exchange refused part of the stream subscription ({Subscription}): {Name}: {Message}{Dropped}")]
+    private static partial void LogStreamError(ILogger logger, string name, string message, string subscription, string dropped);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "stream message skipped: {Problem}")]
+    private static partial void LogMalformed(ILogger logger, string problem);
+}
