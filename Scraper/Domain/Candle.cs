@@ -4,7 +4,7 @@ namespace Scraper.Domain;
 /// One candle exactly as the exchange sent it. Prices and volumes are <see cref="decimal"/> so no
 /// digit is lost between the JSON and the database. The day-only fields are null for minute candles.
 /// </summary>
-public sealed record Candle(
+internal sealed record Candle(
     string Market,
     CandleUnit Unit,
     DateTimeOffset StartUtc,

@@ -1,4 +1,4 @@
 namespace Scraper.Domain;
 
 /// <summary>One candle page request: candles of <see cref="Unit"/> starting strictly before <see cref="To"/>.</summary>
-public sealed record CandleQuery(string Market, CandleUnit Unit, DateTimeOffset To, int Count);
+internal sealed record CandleQuery(string Market, CandleUnit Unit, DateTimeOffset To, int Count);

@@ -6,7 +6,7 @@ namespace Scraper.Domain;
 /// A candle interval as the exchange names it: minute candles of 1, 3, 5, 10, 15, 30, 60 or 240
 /// minutes, or day candles (which start at 00:00 UTC).
 /// </summary>
-public readonly record struct CandleUnit
+internal readonly record struct CandleUnit
 {
     /// <summary>The minute units the exchange serves.</summary>
     public static readonly IReadOnlyList<int> MinuteUnits = [1, 3, 5, 10, 15, 30, 60, 240];

@@ -4,7 +4,7 @@ namespace Scraper.Domain;
 /// One candle page to fetch: candles of <see cref="Series"/> starting in [Start, End). The request
 /// asks for <c>to = End</c> (exclusive) and <c>count</c> = the number of intervals in the range.
 /// </summary>
-public sealed record CandleWindow(SeriesKey Series, DateTimeOffset Start, DateTimeOffset End)
+internal sealed record CandleWindow(SeriesKey Series, DateTimeOffset Start, DateTimeOffset End)
 {
     /// <summary>The exchange's largest page.</summary>
     public const int MaxCandles = 200;

@@ -1,7 +1,7 @@
 namespace Scraper.Domain;
 
 /// <summary>A half-open UTC range [Start, End).</summary>
-public readonly record struct TimeRange(DateTimeOffset Start, DateTimeOffset End)
+internal readonly record struct TimeRange(DateTimeOffset Start, DateTimeOffset End)
 {
     /// <summary>True when the range holds no instant.</summary>
     public bool IsEmpty => End <= Start;

@@ -1,7 +1,7 @@
 namespace Scraper.Exchange;
 
 /// <summary>One currency balance from GET /v1/accounts (keyed API).</summary>
-public sealed record Account(
+internal sealed record Account(
     string Currency,
     decimal Balance,
     decimal Locked,

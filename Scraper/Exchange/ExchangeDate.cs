@@ -5,7 +5,7 @@ namespace Scraper.Exchange;
 /// exchange's clock read between <see cref="Date"/> and one second later when it answered), and this
 /// host's clock at the middle of the round trip.
 /// </summary>
-public sealed record ExchangeDate(DateTimeOffset Date, DateTimeOffset LocalMidpoint)
+internal sealed record ExchangeDate(DateTimeOffset Date, DateTimeOffset LocalMidpoint)
 {
     private static readonly TimeSpan HalfSecond = TimeSpan.FromMilliseconds(500);
 

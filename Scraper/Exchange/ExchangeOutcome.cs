@@ -1,7 +1,7 @@
 namespace Scraper.Exchange;
 
 /// <summary>How one HTTP exchange with Upbit ended, as the pipeline routes it.</summary>
-public enum ExchangeOutcome
+internal enum ExchangeOutcome
 {
     /// <summary>2xx with a well-formed body.</summary>
     Success,

@@ -7,7 +7,7 @@ namespace Scraper.Exchange;
 /// <c>malformed_body</c>, <c>body_too_large</c>); <see cref="Detail"/> is for logs and never holds a secret.
 /// <see cref="Date"/> is the exchange's clock as the response showed it, null when it had no Date header.
 /// </summary>
-public sealed record ExchangeResponse<T>(
+internal sealed record ExchangeResponse<T>(
     ExchangeOutcome Outcome,
     T? Value,
     int? StatusCode,

@@ -7,7 +7,7 @@ namespace Scraper.Exchange;
 /// retries, through the rate limiter). Calls return an <see cref="ExchangeResponse{T}"/> for every
 /// outcome and throw only <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.
 /// </summary>
-public interface IUpbitClient
+internal interface IUpbitClient
 {
     /// <summary>GET /v1/candles/minutes/{unit} or /v1/candles/days with market, to and count.</summary>
     Task<ExchangeResponse<IReadOnlyList<Candle>>> GetCandlesAsync(CandleQuery query, CancellationToken cancellationToken);

@@ -6,7 +6,7 @@ namespace Scraper.Exchange;
 /// The exchange's <c>Remaining-Req: group=candles; min=1800; sec=9</c> header: how many requests
 /// the group has left in the current second. <c>min</c> is deprecated and ignored.
 /// </summary>
-public sealed record RemainingRequests(string Group, int Second)
+internal sealed record RemainingRequests(string Group, int Second)
 {
     /// <summary>Parses the header value; null when it is absent or malformed.</summary>
     public static RemainingRequests? Parse(string? header)

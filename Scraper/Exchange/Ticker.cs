@@ -1,7 +1,7 @@
 namespace Scraper.Exchange;
 
 /// <summary>The live quote of one market from GET /v1/ticker.</summary>
-public sealed record Ticker(
+internal sealed record Ticker(
     string Market,
     decimal TradePrice,
     decimal OpeningPrice,

@@ -15,7 +15,7 @@ namespace Scraper.Exchange;
 /// configured, never carry an Origin header, and their bodies are read up to
 /// <see cref="UpbitClientOptions.MaxResponseBytes"/> within <see cref="UpbitClientOptions.RequestTimeout"/>.
 /// </summary>
-public sealed partial class UpbitClient : IUpbitClient, IDisposable
+internal sealed partial class UpbitClient : IUpbitClient, IDisposable
 {
     /// <summary>The largest <c>count</c> the candle endpoints accept.</summary>
     public const int MaxCandleCount = 200;

@@ -3,7 +3,7 @@ using System.Net;
 namespace Scraper.Exchange;
 
 /// <summary>How <see cref="UpbitClient"/> reaches the exchange.</summary>
-public sealed record UpbitClientOptions
+internal sealed record UpbitClientOptions
 {
     /// <summary>The default limit on a response body: a 200-candle page is about 60 KiB.</summary>
     public const long DefaultMaxResponseBytes = 4 * 1024 * 1024;

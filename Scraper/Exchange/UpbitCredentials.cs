@@ -6,7 +6,7 @@ namespace Scraper.Exchange;
 /// An Upbit access key and secret key. Both are secrets: <see cref="ToString"/> and the record's
 /// printed form never show them, so an options object can be logged safely.
 /// </summary>
-public sealed record UpbitCredentials(string AccessKey, string SecretKey)
+internal sealed record UpbitCredentials(string AccessKey, string SecretKey)
 {
     private const string Hidden = "***";
 

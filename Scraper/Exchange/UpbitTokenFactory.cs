@@ -12,7 +12,7 @@ namespace Scraper.Exchange;
 /// string, <c>query_hash</c> (lower-case hex SHA-512 of the query string exactly as sent) with
 /// <c>query_hash_alg</c> = <c>SHA512</c>.
 /// </summary>
-public sealed class UpbitTokenFactory
+internal sealed class UpbitTokenFactory
 {
     /// <summary>The value of the <c>query_hash_alg</c> claim.</summary>
     public const string QueryHashAlgorithm = "SHA512";

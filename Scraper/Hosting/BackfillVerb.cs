@@ -8,7 +8,7 @@ namespace Scraper.Hosting;
 /// <c>backfill</c>: one pass over the configured range, a progress bar when stdout is a terminal (a
 /// progress log line every 10 s otherwise); exit 0 when the range is complete, 1 when a gap is left.
 /// </summary>
-public static partial class BackfillVerb
+internal static partial class BackfillVerb
 {
     /// <summary>Runs the pass.</summary>
     public static async Task<int> RunAsync(CompositionRoot root, ProgramContext app)

@@ -9,7 +9,7 @@ namespace Scraper.Hosting;
 /// <see cref="SettingOptions.All"/>; each maps to its configuration key, so the JSON file and
 /// SCRAPER_* variables accept it too.
 /// </summary>
-public sealed class CommandLineInterface
+internal sealed class CommandLineInterface
 {
     private readonly RootCommand _root;
     private readonly Option<string> _config = new(OptionTable.ConfigFlag) { Description = $"{OptionTable.ConfigHelp}. Also {OptionTable.ConfigEnvironment}.", HelpName = "FILE", Recursive = true };

@@ -3,7 +3,7 @@ using Scraper.Hosting.Options;
 namespace Scraper.Hosting;
 
 /// <summary>What the command line asked for, before validation.</summary>
-public sealed record CommandLineRequest(
+internal sealed record CommandLineRequest(
     Verb Verb,
     string? ConfigFile,
     IReadOnlyDictionary<string, string> Settings,

@@ -17,7 +17,7 @@ namespace Scraper.Hosting;
 /// ticker and account pollers, and — once the store is open — the candle pipeline with its store
 /// subscriber. Owns and disposes all of it, the store included.
 /// </summary>
-public sealed class CompositionRoot : IDisposable
+internal sealed class CompositionRoot : IDisposable
 {
     /// <summary>The daemon's version, from the assembly (Directory.Build.props).</summary>
     public static string Version { get; } =

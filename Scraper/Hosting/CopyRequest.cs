@@ -3,4 +3,4 @@ using Scraper.Hosting.Options;
 namespace Scraper.Hosting;
 
 /// <summary>The copy verb's own options, raw: the store to read and the store to write.</summary>
-public sealed record CopyRequest(string? From, string? To);
+internal sealed record CopyRequest(string? From, string? To);

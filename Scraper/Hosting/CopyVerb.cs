@@ -12,7 +12,7 @@ namespace Scraper.Hosting;
 /// ended, and a finished one run again changes nothing. A progress bar on a terminal, a log line
 /// every 10 s otherwise; exit 0 when everything is copied, 1 when stopped first.
 /// </summary>
-public static partial class CopyVerb
+internal static partial class CopyVerb
 {
     /// <summary>Runs the copy.</summary>
     public static async Task<int> RunAsync(ScraperSettings settings, CopyRequest request, ProgramContext app)

@@ -5,7 +5,7 @@ using Scraper.Storage;
 namespace Scraper.Hosting;
 
 /// <summary>Coverage, candle count and gaps of one series within the wanted range.</summary>
-public sealed record SeriesReport(SeriesKey Series, TimeRange Wanted, IReadOnlyList<TimeRange> Covered, long Candles, IReadOnlyList<TimeRange> Gaps)
+internal sealed record SeriesReport(SeriesKey Series, TimeRange Wanted, IReadOnlyList<TimeRange> Covered, long Candles, IReadOnlyList<TimeRange> Gaps)
 {
     /// <summary>
     /// Reports a series: wanted is [since, until), capped to what may be covered at

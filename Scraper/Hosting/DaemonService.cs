@@ -10,7 +10,7 @@ namespace Scraper.Hosting;
 /// backfill, then following. A database failure stops the host with exit code 74; everything the
 /// exchange does is handled inside the pipeline and never ends this loop.
 /// </summary>
-public sealed partial class DaemonService(
+internal sealed partial class DaemonService(
     CompositionRoot root,
     IHostApplicationLifetime lifetime,
     ILogger<DaemonService> logger) : BackgroundService

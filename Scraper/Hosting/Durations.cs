@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace Scraper.Hosting;
 
 /// <summary>Parses the human forms of durations and instants the options accept.</summary>
-public static partial class Durations
+internal static partial class Durations
 {
     [GeneratedRegex(@"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Relative();

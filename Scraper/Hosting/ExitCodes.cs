@@ -1,7 +1,7 @@
 namespace Scraper.Hosting;
 
 /// <summary>The process exit codes (sysexits.h where one fits).</summary>
-public static class ExitCodes
+internal static class ExitCodes
 {
     /// <summary>Done.</summary>
     public const int Ok = 0;

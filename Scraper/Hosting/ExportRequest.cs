@@ -3,4 +3,4 @@ using Scraper.Hosting.Options;
 namespace Scraper.Hosting;
 
 /// <summary>The export verb's own options, raw.</summary>
-public sealed record ExportRequest(string? Market, string? Unit, string? From, string? To, string Format);
+internal sealed record ExportRequest(string? Market, string? Unit, string? From, string? To, string Format);

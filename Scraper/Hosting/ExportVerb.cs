@@ -4,7 +4,7 @@ using Scraper.Hosting.Export;
 namespace Scraper.Hosting;
 
 /// <summary><c>export --market M --unit U [--from T] [--to T] [--format csv|jsonl]</c>: stored candles to stdout, streamed.</summary>
-public static class ExportVerb
+internal static class ExportVerb
 {
     /// <summary>Writes the candles; exit 0.</summary>
     public static int Run(ScraperSettings settings, ExportRequest request, ProgramContext app)

@@ -11,7 +11,7 @@ namespace Scraper.Hosting;
 /// PostgreSQL, local leases that grant everything for SQLite. The metrics listen to the leases'
 /// and the pipeline's events here, so neither of them knows about Prometheus.
 /// </summary>
-public static partial class FleetSetup
+internal static partial class FleetSetup
 {
     /// <summary>The fleet hook for the collector; dispose its <see cref="FleetWork.Leases"/> after the collector has stopped.</summary>
     public static FleetWork Open(ScraperSettings settings, ICandleStore store, ScraperMetrics metrics, ILoggerFactory loggers, ProgramContext app)

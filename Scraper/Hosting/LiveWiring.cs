@@ -12,7 +12,7 @@ namespace Scraper.Hosting;
 /// Follow mode after the backfill: the live follower over the WebSocket stream (--live stream), or
 /// polling (--live poll, or when no minute unit is configured). Its events feed <see cref="StreamMetrics"/>.
 /// </summary>
-public sealed class LiveWiring(ScraperSettings settings, ICandleStore store, CandleCollector collector, ScraperMetrics metrics,
+internal sealed class LiveWiring(ScraperSettings settings, ICandleStore store, CandleCollector collector, ScraperMetrics metrics,
     ILoggerFactory loggers, TimeProvider time, IScheduler scheduler)
 {
     /// <summary>Follows until <paramref name="stop"/>.</summary>

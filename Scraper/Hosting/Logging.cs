@@ -18,7 +18,7 @@ namespace Scraper.Hosting;
 /// timestamp, which journald turns into PRIORITY so <c>journalctl -p warning</c> works; in a
 /// terminal a line carries the UTC time and the level.
 /// </summary>
-public static class Logging
+internal static class Logging
 {
     /// <summary>True when the process runs under systemd and stderr goes to the journal.</summary>
     public static bool UnderSystemd(IReadOnlyDictionary<string, string> environment) =>

@@ -8,7 +8,7 @@ namespace Scraper.Hosting;
 /// GET /v1/market/all before anything is opened or written. When the exchange cannot be asked
 /// (network down at boot), the check is skipped with a warning: an outage must not stop the daemon.
 /// </summary>
-public static partial class MarketCheck
+internal static partial class MarketCheck
 {
     /// <summary>Throws <see cref="ConfigException"/> naming the unknown markets.</summary>
     /// <param name="settings">The markets to check.</param>

@@ -1,7 +1,7 @@
 namespace Scraper.Hosting;
 
 /// <summary>What a run of the program may touch: streams, environment, clock, cancellation.</summary>
-public sealed record ProgramContext(
+internal sealed record ProgramContext(
     TextWriter Out,
     TextWriter Error,
     IReadOnlyDictionary<string, string> Environment,

@@ -9,7 +9,7 @@ using Scraper.Storage;
 namespace Scraper.Hosting;
 
 /// <summary>The program: parses the command line, validates the configuration, runs the verb.</summary>
-public static partial class ScraperApp
+internal static partial class ScraperApp
 {
     /// <summary>Runs one command line to its exit code.</summary>
     public static async Task<int> RunAsync(string[] args, ProgramContext app)

@@ -6,7 +6,7 @@ using Scraper.Metrics;
 namespace Scraper.Hosting;
 
 /// <summary>The validated configuration of one run. Built only by <see cref="SettingsLoader"/>.</summary>
-public sealed record ScraperSettings
+internal sealed record ScraperSettings
 {
     /// <summary>Base URL of the exchange.</summary>
     public required Uri UpbitUrl { get; init; }

@@ -13,7 +13,7 @@ namespace Scraper.Hosting;
 /// their own checks are <see cref="SettingOptions"/>; here are the sources and the checks between
 /// options. Every error names where the bad value came from, the value, and what is expected.
 /// </summary>
-public static class SettingsLoader
+internal static class SettingsLoader
 {
     /// <summary>Prefix of the environment variables.</summary>
     public const string EnvironmentPrefix = SettingOption.EnvironmentPrefix;

@@ -9,7 +9,7 @@ namespace Scraper.Hosting;
 /// when it goes away (then at most one a minute while it stays away), one line when it is back,
 /// <c>scraper_store_available</c> 0 meanwhile and a count of failed attempts.
 /// </summary>
-public sealed partial class StoreAvailabilityLog(ILogger logger, ScraperMetrics? metrics, TimeProvider time) : IStoreAvailability
+internal sealed partial class StoreAvailabilityLog(ILogger logger, ScraperMetrics? metrics, TimeProvider time) : IStoreAvailability
 {
     private static readonly TimeSpan RepeatEvery = TimeSpan.FromMinutes(1);
 

@@ -11,7 +11,7 @@ namespace Scraper.Hosting;
 /// or else an SQLite file. The password of PostgreSQL comes from --db-password-file (or the systemd
 /// credential db-password), PGPASSWORD or ~/.pgpass; no message shows it.
 /// </summary>
-public static partial class StoreFactory
+internal static partial class StoreFactory
 {
     /// <summary>What logs and errors call the database: the SQLite file's full path, or "postgres HOST:PORT/DATABASE".</summary>
     public static string Describe(string db)

@@ -3,7 +3,7 @@ using Scraper.Hosting.Options;
 namespace Scraper.Hosting;
 
 /// <summary>The verbs a command line can name.</summary>
-public enum Verb
+internal enum Verb
 {
     /// <summary>The daemon: backfill, then follow; serves metrics.</summary>
     Run,

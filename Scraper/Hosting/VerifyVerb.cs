@@ -2,7 +2,7 @@
 namespace Scraper.Hosting;
 
 /// <summary><c>verify</c>: per market and unit, the covered ranges, the number of candles, and every gap.</summary>
-public static class VerifyVerb
+internal static class VerifyVerb
 {
     /// <summary>Exit 0 when every configured series is complete in the configured range, 1 on a gap.</summary>
     public static int Run(ScraperSettings settings, ProgramContext app)

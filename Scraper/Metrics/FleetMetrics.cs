@@ -8,7 +8,7 @@ namespace Scraper.Metrics;
 /// renewals that failed, the scrapers alive, and the round trip and errors of the lease statements.
 /// Registered only when the store is shared (PostgreSQL). Labels: kind (windows, follow), scraper.
 /// </summary>
-public sealed class FleetMetrics
+internal sealed class FleetMetrics
 {
     private static readonly string[] Kind = ["kind"];
 

@@ -4,7 +4,7 @@ using System.Net;
 namespace Scraper.Metrics;
 
 /// <summary>Where the metrics endpoint listens: <c>HOST:PORT</c>, for example <c>0.0.0.0:8081</c> or <c>127.0.0.1:8081</c>.</summary>
-public sealed record ListenAddress(string Host, int Port)
+internal sealed record ListenAddress(string Host, int Port)
 {
     /// <summary>Parses HOST:PORT (IPv6 as [::1]:8081); null with <paramref name="error"/> set when malformed.</summary>
     public static ListenAddress? TryParse(string text, out string error)

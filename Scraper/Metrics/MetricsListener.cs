@@ -26,7 +26,7 @@ namespace Scraper.Metrics;
 /// while waiting gives its turn back. /healthz renders nothing and never waits.
 /// </para>
 /// </summary>
-public sealed class MetricsListener : IAsyncDisposable
+internal sealed class MetricsListener : IAsyncDisposable
 {
     /// <summary>How old a rendered /metrics page may be when it is served again.</summary>
     public static readonly TimeSpan RenderMaxAge = MetricsRenderCache.MaxAge;

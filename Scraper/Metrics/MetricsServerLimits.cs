@@ -1,7 +1,7 @@
 namespace Scraper.Metrics;
 
 /// <summary>How much of the daemon one scraper, or a crowd of them, may hold.</summary>
-public sealed record MetricsServerLimits
+internal sealed record MetricsServerLimits
 {
     /// <summary>
     /// Connections held at once. When all are taken, a new connection closes the one idle the

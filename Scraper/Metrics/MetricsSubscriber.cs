@@ -7,7 +7,7 @@ namespace Scraper.Metrics;
 /// Turns the pipeline's events into the daemon's metrics: the one place that increments a counter
 /// or sets a gauge of <see cref="ScraperMetrics"/>. The pipeline knows nothing of Prometheus.
 /// </summary>
-public sealed class MetricsSubscriber(ScraperMetrics metrics) : IPipelineTelemetry
+internal sealed class MetricsSubscriber(ScraperMetrics metrics) : IPipelineTelemetry
 {
     /// <summary>The metrics this subscriber keeps.</summary>
     public ScraperMetrics Metrics => metrics;

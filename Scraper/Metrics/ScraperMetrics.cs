@@ -7,7 +7,7 @@ namespace Scraper.Metrics;
 /// reason, outcome, market, unit, currency — never a timestamp or a window). One instance per
 /// registry, so tests can run several daemons in one process.
 /// </summary>
-public sealed class ScraperMetrics
+internal sealed class ScraperMetrics
 {
     private static readonly string[] Group = ["group"];
     private static readonly string[] Series = ["market", "unit"];

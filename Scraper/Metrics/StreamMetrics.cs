@@ -7,7 +7,7 @@ namespace Scraper.Metrics;
 /// registry. Fed by one subscriber to the live follower's events (wired in Hosting), never from
 /// the stream or the pipeline themselves.
 /// </summary>
-public sealed class StreamMetrics
+internal sealed class StreamMetrics
 {
     private readonly Gauge _connections;
     private readonly Counter _connects;

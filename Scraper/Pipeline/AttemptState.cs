@@ -7,7 +7,7 @@ namespace Scraper.Pipeline;
 /// <param name="Attempts">Attempts sent.</param>
 /// <param name="TransientFailures">Transient failures (5xx, timeouts…); 429 and 418 do not count, the limiter waits them out.</param>
 /// <param name="EmptyRechecked">An empty page was already asked for once more.</param>
-public sealed record AttemptState(int Attempts, int TransientFailures, bool EmptyRechecked)
+internal sealed record AttemptState(int Attempts, int TransientFailures, bool EmptyRechecked)
 {
     /// <summary>Before the first attempt.</summary>
     public static AttemptState First { get; } = new(0, 0, false);

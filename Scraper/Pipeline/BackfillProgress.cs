@@ -8,7 +8,7 @@ namespace Scraper.Pipeline;
 /// Updated from the results as they are stored; read by the progress log line, the telemetry and the
 /// terminal progress bar.
 /// </summary>
-public sealed partial class BackfillProgress
+internal sealed partial class BackfillProgress
 {
     private readonly object _gate = new();
     private readonly TimeProvider _time;

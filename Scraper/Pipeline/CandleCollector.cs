@@ -12,7 +12,7 @@ namespace Scraper.Pipeline;
 /// The backfill is the first pass; following repeats a pass shortly after each candle closes. A
 /// window that failed is simply still missing next time, so nothing is ever silently lost.
 /// </summary>
-public sealed partial class CandleCollector(
+internal sealed partial class CandleCollector(
     IReadOnlyList<SeriesKey> series,
     DateTimeOffset since,
     ICandleStore store,

@@ -14,7 +14,7 @@ namespace Scraper.Pipeline;
 /// <see cref="RetryPolicy"/> → a skipped window on give-up → one result per window. A retry waits
 /// for a new permit, so it spends from the same budget as first attempts.
 /// </summary>
-public sealed partial class CandleFetchPipeline(
+internal sealed partial class CandleFetchPipeline(
     IUpbitClient client,
     RateLimitGroup limiter,
     RetryPolicy retryPolicy,

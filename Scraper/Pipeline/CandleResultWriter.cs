@@ -15,7 +15,7 @@ namespace Scraper.Pipeline;
 /// exchange's clock was; a page without one is capped by the local clock alone. Candles outside
 /// the window are kept only if they are closed and of the asked market; they never extend coverage.
 /// </summary>
-public sealed partial class CandleResultWriter(ICandleStore store, IPipelineTelemetry telemetry, TimeProvider time, ILogger<CandleResultWriter> logger)
+internal sealed partial class CandleResultWriter(ICandleStore store, IPipelineTelemetry telemetry, TimeProvider time, ILogger<CandleResultWriter> logger)
 {
     /// <summary>Stores one result; returns the candles written (0 for a skipped window).</summary>
     public int Write(WindowResult result)

@@ -10,7 +10,7 @@ namespace Scraper.Pipeline;
 /// but a host running ahead keeps seeing its newest minutes as gaps until the exchange has them,
 /// and one running behind follows late.
 /// </summary>
-public sealed partial class ClockSkewMonitor(IPipelineTelemetry telemetry, ILogger logger)
+internal sealed partial class ClockSkewMonitor(IPipelineTelemetry telemetry, ILogger logger)
 {
     /// <summary>A skew beyond this is logged; a second of it is the header's resolution.</summary>
     public static readonly TimeSpan WarnAbove = TimeSpan.FromSeconds(5);

@@ -9,7 +9,7 @@ namespace Scraper.Pipeline;
 /// answer back — into the limiter (its lease), the telemetry, the burst-throttled failure log and,
 /// when given, the clock-skew monitor. The candle pipeline and the pollers both send through it.
 /// </summary>
-public sealed class ExchangeAttempts(RateLimitGroup limiter, IPipelineTelemetry telemetry, FailureLog failures, ClockSkewMonitor? clock = null)
+internal sealed class ExchangeAttempts(RateLimitGroup limiter, IPipelineTelemetry telemetry, FailureLog failures, ClockSkewMonitor? clock = null)
 {
     private int _inFlight;
 

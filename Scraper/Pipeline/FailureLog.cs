@@ -10,7 +10,7 @@ namespace Scraper.Pipeline;
 /// another request does not mean the fault has passed), or at the stop. The closing line gives the
 /// total. Metrics still count every single one.
 /// </summary>
-public sealed partial class FailureLog(ILogger logger, TimeProvider time)
+internal sealed partial class FailureLog(ILogger logger, TimeProvider time)
 {
     private readonly object _gate = new();
     private readonly Dictionary<(string Group, string Reason), Burst> _bursts = new();

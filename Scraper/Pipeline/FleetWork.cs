@@ -10,7 +10,7 @@ namespace Scraper.Pipeline;
 /// one scraper (<see cref="FollowShare"/>). With leases that are not shared (SQLite) every call
 /// passes straight through, so a single scraper works exactly as without it.
 /// </summary>
-public sealed class FleetWork(IWorkLeases leases, ICandleStore store, IFleetEvents? events, TimeProvider time, ILoggerFactory loggers)
+internal sealed class FleetWork(IWorkLeases leases, ICandleStore store, IFleetEvents? events, TimeProvider time, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger("Scraper.Fleet");
     private FollowShare? _share;

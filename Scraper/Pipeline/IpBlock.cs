@@ -9,7 +9,7 @@ namespace Scraper.Pipeline;
 /// every group; a 418 to the probe blocks again, for longer. A 418 to a request granted before the
 /// block was known is the same violation and neither lengthens the block nor counts as another.
 /// </summary>
-public sealed class IpBlock
+internal sealed class IpBlock
 {
     private readonly object _gate = new();
     private readonly RateLimitOptions _options;

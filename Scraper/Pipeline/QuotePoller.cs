@@ -11,7 +11,7 @@ namespace Scraper.Pipeline;
 /// the value to <c>apply</c>. A tick that comes while the last request is still running is dropped,
 /// so a slow exchange never builds a backlog; a failure is reported and the next tick tries again.
 /// </summary>
-public sealed class QuotePoller<T>(
+internal sealed class QuotePoller<T>(
     Func<CancellationToken, Task<ExchangeResponse<T>>> fetch,
     Action<T> apply,
     RateLimitGroup limiter,

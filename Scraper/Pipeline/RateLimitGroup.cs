@@ -34,7 +34,7 @@ namespace Scraper.Pipeline;
 /// no group grants until it ends, then one probing request decides for all.
 /// </para>
 /// </summary>
-public sealed class RateLimitGroup : IDisposable
+internal sealed class RateLimitGroup : IDisposable
 {
     private readonly object _gate = new();
     private readonly RateLimitOptions _options;

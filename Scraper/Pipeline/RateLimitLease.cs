@@ -8,7 +8,7 @@ namespace Scraper.Pipeline;
 /// in-flight hold, because its request may still reach the exchange; if it was the probe of an IP
 /// block, another probe may go.
 /// </summary>
-public sealed class RateLimitLease : IDisposable
+internal sealed class RateLimitLease : IDisposable
 {
     private readonly RateLimitGroup _group;
     private int _done;

@@ -1,7 +1,7 @@
 namespace Scraper.Pipeline;
 
 /// <summary>How fast one rate-limit group may go, and how it backs off when the exchange objects.</summary>
-public sealed record RateLimitOptions
+internal sealed record RateLimitOptions
 {
     /// <summary>Attempts allowed in any window of <see cref="Window"/> (the exchange's per-second limit).</summary>
     public int RequestsPerWindow { get; init; } = 10;

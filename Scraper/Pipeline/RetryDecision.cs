@@ -4,7 +4,7 @@ namespace Scraper.Pipeline;
 /// What to do after one attempt, as <see cref="RetryPolicy.Decide"/> computed it; each case carries
 /// the attempt state after that attempt.
 /// </summary>
-public abstract record RetryDecision(AttemptState State)
+internal abstract record RetryDecision(AttemptState State)
 {
     /// <summary>The page is the window's result.</summary>
     public sealed record Accept(AttemptState State) : RetryDecision(State);

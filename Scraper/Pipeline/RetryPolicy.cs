@@ -7,7 +7,7 @@ namespace Scraper.Pipeline;
 /// bounded number of them, one more look at an empty page. Every retry still waits for a rate-limit
 /// permit, so back-off only adds to the pace.
 /// </summary>
-public sealed record RetryPolicy
+internal sealed record RetryPolicy
 {
     /// <summary>First back-off.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(250);

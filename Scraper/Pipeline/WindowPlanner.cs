@@ -7,7 +7,7 @@ namespace Scraper.Pipeline;
 /// Turns "what is wanted" minus "what is covered" into candle pages of at most 200 intervals,
 /// aligned to the unit. Pure: the same inputs always give the same windows.
 /// </summary>
-public static class WindowPlanner
+internal static class WindowPlanner
 {
     /// <summary>
     /// The end of the closed candles at <paramref name="now"/>: every candle that starts before it

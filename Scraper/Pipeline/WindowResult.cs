@@ -4,7 +4,7 @@ using Scraper.Exchange;
 namespace Scraper.Pipeline;
 
 /// <summary>What became of one window after all its attempts.</summary>
-public sealed record WindowResult(CandleWindow Window, ExchangeResponse<IReadOnlyList<Candle>> LastResponse, int Attempts)
+internal sealed record WindowResult(CandleWindow Window, ExchangeResponse<IReadOnlyList<Candle>> LastResponse, int Attempts)
 {
     /// <summary>True when the exchange answered with a page of candles.</summary>
     public bool Fetched => LastResponse.IsSuccess;

@@ -6,7 +6,7 @@ namespace Scraper.Storage;
 /// Pure helpers over half-open coverage ranges [Start, End). Ranges that overlap or touch are one
 /// contiguous run: [a, b) and [b, c) merge into [a, c).
 /// </summary>
-public static class Coverage
+internal static class Coverage
 {
     /// <summary>Merges ranges into sorted, disjoint, non-adjacent ranges; empty ranges are dropped.</summary>
     public static IReadOnlyList<TimeRange> Merge(IEnumerable<TimeRange> ranges)

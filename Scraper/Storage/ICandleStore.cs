@@ -8,7 +8,7 @@ namespace Scraper.Storage;
 /// Every implementation passes the contract tests (Scraper.Tests/TestKit/Storage/CandleStoreContractTests.cs)
 /// and shares <see cref="Coverage"/>, <see cref="StoredText"/> and <see cref="SchemaMigrator"/>.
 /// </summary>
-public interface ICandleStore : IDisposable
+internal interface ICandleStore : IDisposable
 {
     /// <summary>
     /// Stores one exchange response in ONE transaction: upserts every candle (keyed by market,

@@ -3,7 +3,7 @@ using Scraper.Domain;
 namespace Scraper.Storage;
 
 /// <summary>What a lease is for.</summary>
-public enum LeaseKind
+internal enum LeaseKind
 {
     /// <summary>A chunk of windows of one series to fetch (a backfill's or a follow pass's).</summary>
     Windows,
@@ -15,7 +15,7 @@ public enum LeaseKind
 /// A claim on part of the shared work. <paramref name="Start"/> is the start of a chunk of windows
 /// for <see cref="LeaseKind.Windows"/>, <see cref="DateTimeOffset.UnixEpoch"/> for a follow lease.
 /// </summary>
-public sealed record WorkLease(LeaseKind Kind, SeriesKey Series, DateTimeOffset Start)
+internal sealed record WorkLease(LeaseKind Kind, SeriesKey Series, DateTimeOffset Start)
 {
     /// <summary>The follow lease of a series.</summary>
     public static WorkLease Follow(SeriesKey series) => new(LeaseKind.Follow, series, DateTimeOffset.UnixEpoch);
@@ -29,7 +29,7 @@ public sealed record WorkLease(LeaseKind Kind, SeriesKey Series, DateTimeOffset 
 /// one scraper at a time until it is released or expires; its holder renews it while working. A
 /// scraper that dies stops renewing, and once its leases have expired the others take them over.
 /// </summary>
-public interface IWorkLeases : IDisposable
+internal interface IWorkLeases : IDisposable
 {
     /// <summary>False for a store only one scraper uses: every lease is granted at once and never lost.</summary>
     bool IsShared { get; }
@@ -60,7 +60,7 @@ public interface IWorkLeases : IDisposable
 }
 
 /// <summary>What the fleet's work does, for the metrics (Hosting turns these into counters).</summary>
-public interface IFleetEvents
+internal interface IFleetEvents
 {
     /// <summary>Leases granted; <paramref name="takenOver"/> of them had expired in another scraper's hands.</summary>
     void Claimed(LeaseKind kind, int leases, int takenOver);
@@ -85,7 +85,7 @@ public interface IFleetEvents
 }
 
 /// <summary>The leases of a store that one scraper uses alone (SQLite): everything is granted, nothing expires.</summary>
-public sealed class LocalWorkLeases : IWorkLeases
+internal sealed class LocalWorkLeases : IWorkLeases
 {
     /// <inheritdoc />
     public bool IsShared => false;

@@ -5,7 +5,7 @@ namespace Scraper.Storage;
 /// to another application, has a newer schema than this build knows, or cannot be opened or written.
 /// The message is one line that names the store and what is wrong; the host maps it to exit code 74.
 /// </summary>
-public sealed class StoreException : Exception
+internal sealed class StoreException : Exception
 {
     /// <summary>Creates the exception with a generic message.</summary>
     public StoreException()

@@ -10,7 +10,7 @@ namespace Scraper.Tests.Benchmarks;
 /// built, so that its garbage collections and thread-pool stalls are not charged to the client
 /// measured; in this test process otherwise (or with BITCOIN_PRICE_SCRAPER_BENCH_FAKE=inprocess).
 /// </summary>
-public sealed class BenchExchange : IAsyncDisposable
+internal sealed class BenchExchange : IAsyncDisposable
 {
     private readonly FakeUpbitExchange? _inProcess;
     private readonly Process? _host;

@@ -74,5 +74,5 @@ public sealed class FakeExchangeOptions
     public Func<RecordedRequest, FakeFault?>? FaultInjector { get; set; }
     public string? AccessKey { get; set; }
     public string? SecretKey { get; set; }
-    public IList<Account> Accounts { get; set; } = [new("KRW", 1000000.5m, 0m, 0m, "KRW"), new("BTC", 0.12345678m, 0.001m, 95000000m, "KRW")];
+    internal IList<Account> Accounts { get; set; } = [new("KRW", 1000000.5m, 0m, 0m, "KRW"), new("BTC", 0.12345678m, 0.001m, 95000000m, "KRW")];
 }

@@ -8,7 +8,7 @@ namespace Scraper.Tests.FakeExchange;
 /// Deterministic market data: whether an interval has a candle and its values depend only on
 /// (market, unit, start), so a test can ask for the exact candles the exchange serves.
 /// </summary>
-public sealed class FakeMarketData(FakeExchangeOptions options)
+internal sealed class FakeMarketData(FakeExchangeOptions options)
 {
     private static readonly TimeSpan Kst = TimeSpan.FromHours(9);
 

@@ -52,7 +52,7 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
     public IReadOnlyList<string> Subscriptions => [.. _subscriptions];
 
     /// <summary>Candle updates the drop fault swallowed.</summary>
-    public IReadOnlyList<(string Code, CandleUnit Unit, DateTimeOffset Start)> Dropped => [.. _dropped];
+    internal IReadOnlyList<(string Code, CandleUnit Unit, DateTimeOffset Start)> Dropped => [.. _dropped];
 
     /// <summary>Aborts every open connection (no close frame).</summary>
     public void DisconnectAll()

@@ -4,7 +4,7 @@ using Scraper.Domain;
 namespace Scraper.Tests.FakeExchange;
 
 /// <summary>One subscription request as the fake exchange reads it: the candle units and ticker codes, or the error it answers.</summary>
-public sealed record FakeStreamSubscription(string Ticket, IReadOnlyList<(CandleUnit Unit, IReadOnlyList<string> Codes)> Candles, IReadOnlyList<string> TickerCodes)
+internal sealed record FakeStreamSubscription(string Ticket, IReadOnlyList<(CandleUnit Unit, IReadOnlyList<string> Codes)> Candles, IReadOnlyList<string> TickerCodes)
 {
     /// <summary>Every (unit, code) pair subscribed.</summary>
     public IEnumerable<(CandleUnit Unit, string Code)> CandlePairs => Candles.SelectMany(c => c.Codes.Select(code => (c.Unit, code)));

@@ -60,7 +60,7 @@ public sealed partial class FakeUpbitExchange : IAsyncDisposable
     public FakeExchangeOptions Options { get; }
 
     /// <summary>The deterministic market data it serves.</summary>
-    public FakeMarketData Data { get; }
+    internal FakeMarketData Data { get; }
 
     /// <summary>The WebSocket quotation stream at /websocket/v1.</summary>
     public FakeStreamServer Stream { get; }

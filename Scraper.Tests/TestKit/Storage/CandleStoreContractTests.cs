@@ -18,7 +18,7 @@ public abstract class CandleStoreContractTests : IDisposable
     protected ManualTimeProvider Time { get; } = new(new DateTimeOffset(2025, 6, 24, 12, 0, 0, TimeSpan.Zero));
 
     /// <summary>The store most tests use, opened read-write on first use.</summary>
-    protected ICandleStore Store => _store ??= OpenStore(Main);
+    private protected ICandleStore Store => _store ??= OpenStore(Main);
 
     public void Dispose()
     {
@@ -30,10 +30,10 @@ public abstract class CandleStoreContractTests : IDisposable
     /// Opens the store called <paramref name="name"/> with <see cref="Time"/> as its clock, creating it
     /// empty on first use (read-write). Each call is a new instance; instances of one name share the data.
     /// </summary>
-    protected abstract ICandleStore OpenStore(string name, bool readOnly = false);
+    private protected abstract ICandleStore OpenStore(string name, bool readOnly = false);
 
     /// <summary>Makes <paramref name="store"/> run <paramref name="hook"/> inside each save's transaction just before it commits.</summary>
-    protected abstract void SetBeforeCommit(ICandleStore store, Action? hook);
+    private protected abstract void SetBeforeCommit(ICandleStore store, Action? hook);
 
     protected virtual void Dispose(bool disposing)
     {

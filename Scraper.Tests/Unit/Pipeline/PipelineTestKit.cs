@@ -37,7 +37,7 @@ public sealed class SchedulerClock(TestScheduler scheduler) : TimeProvider
 }
 
 /// <summary>An exchange that answers candle requests from a function of the request and the virtual time.</summary>
-public sealed class FunctionClient(Func<CandleQuery, Task<ExchangeResponse<IReadOnlyList<Candle>>>> answer) : IUpbitClient
+internal sealed class FunctionClient(Func<CandleQuery, Task<ExchangeResponse<IReadOnlyList<Candle>>>> answer) : IUpbitClient
 {
     private int _sent;
 

@@ -44,10 +44,11 @@ public class RetryPolicyTests
     }
 
     [Theory]
-    [InlineData(ExchangeOutcome.RateLimited)]
-    [InlineData(ExchangeOutcome.Banned)]
-    public void A_429_or_418_is_retried_at_once_without_counting_toward_giving_up(ExchangeOutcome outcome)
+    [InlineData(nameof(ExchangeOutcome.RateLimited))]
+    [InlineData(nameof(ExchangeOutcome.Banned))]
+    public void A_429_or_418_is_retried_at_once_without_counting_toward_giving_up(string outcomeName)
     {
+        var outcome = Enum.Parse<ExchangeOutcome>(outcomeName);
         var before = new AttemptState(5, 2, false);
 
         Assert.Equal(new RetryDecision.RetryNow(new AttemptState(6, 2, false)), Policy.Decide(outcome, emptyPage: false, before));

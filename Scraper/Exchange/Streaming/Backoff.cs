@@ -1,7 +1,7 @@
 namespace Scraper.Exchange.Streaming;
 
 /// <summary>Reconnect delays: exponential from the minimum, capped, with jitter so many clients do not return together.</summary>
-public static class Backoff
+internal static class Backoff
 {
     /// <summary>
     /// The wait before attempt <paramref name="failures"/> + 1: min × 2^failures capped at max,

@@ -8,7 +8,7 @@ namespace Scraper.Exchange.Streaming;
 /// Reads one stream message (the UTF-8 JSON of a text or binary frame) into a
 /// <see cref="StreamEvent"/>; anything unreadable becomes a <see cref="StreamMalformed"/>, never an exception.
 /// </summary>
-public static class StreamMessageReader
+internal static class StreamMessageReader
 {
     /// <summary>Reads <paramref name="utf8"/> received at <paramref name="at"/>.</summary>
     public static StreamEvent Read(ReadOnlySpan<byte> utf8, DateTimeOffset at)

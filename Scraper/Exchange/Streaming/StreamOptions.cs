@@ -1,7 +1,7 @@
 namespace Scraper.Exchange.Streaming;
 
 /// <summary>How the quotation stream connects, keeps alive and reconnects; defaults follow the exchange's limits.</summary>
-public sealed record StreamOptions
+internal sealed record StreamOptions
 {
     /// <summary>ws:// or wss:// address of /websocket/v1.</summary>
     public required Uri Url { get; init; }

@@ -8,7 +8,7 @@ namespace Scraper.Exchange.Streaming;
 /// What one connection asks for: candle streams of some markets × minute units and the tickers of
 /// some markets. Day candles are not on the stream and are never part of it.
 /// </summary>
-public sealed record StreamSubscription(IReadOnlyList<SeriesKey> Candles, IReadOnlyList<string> Tickers)
+internal sealed record StreamSubscription(IReadOnlyList<SeriesKey> Candles, IReadOnlyList<string> Tickers)
 {
     /// <summary>The subscription of every minute series given and the ticker of each of their markets.</summary>
     public static StreamSubscription For(IEnumerable<SeriesKey> series)

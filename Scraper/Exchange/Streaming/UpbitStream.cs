@@ -10,7 +10,7 @@ namespace Scraper.Exchange.Streaming;
 /// left out of the following connections. The observable ends only when unsubscribed (or when no
 /// code is left).
 /// </summary>
-public sealed class UpbitStream(StreamOptions options, TimeProvider time, Func<double>? random = null)
+internal sealed class UpbitStream(StreamOptions options, TimeProvider time, Func<double>? random = null)
 {
     private readonly StreamConnection _connection = new(options, time);
     private readonly Func<double> _random = random ?? Random.Shared.NextDouble;

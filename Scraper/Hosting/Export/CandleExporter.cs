@@ -13,7 +13,7 @@ namespace Scraper.Hosting.Export;
 /// memory does not grow with the length of the series. Prices are written with their exact decimal
 /// digits (in JSON as numbers, not strings).
 /// </summary>
-public static class CandleExporter
+internal static class CandleExporter
 {
     // The CSV columns: the candle columns of the database, in table order, each with its text. Absent
     // day-only values are empty fields.

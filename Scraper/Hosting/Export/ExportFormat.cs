@@ -1,7 +1,7 @@
 namespace Scraper.Hosting.Export;
 
 /// <summary>The file formats <see cref="CandleExporter"/> writes.</summary>
-public enum ExportFormat
+internal enum ExportFormat
 {
     /// <summary>RFC 4180 CSV with a header row of the database column names.</summary>
     Csv,

@@ -10,7 +10,7 @@ namespace Scraper.Pipeline.Live;
 /// that closed last are taken: anything older is REST's, so a late stream message can never
 /// overwrite a candle that reconciliation has already made final.
 /// </summary>
-public sealed class LiveCandleSink(ICandleStore store, IReadOnlySet<SeriesKey> followed, TimeProvider time)
+internal sealed class LiveCandleSink(ICandleStore store, IReadOnlySet<SeriesKey> followed, TimeProvider time)
 {
     /// <summary>Stores the batch; one event per series written.</summary>
     public IReadOnlyList<LiveStored> Write(IEnumerable<StreamCandle> batch)

@@ -17,7 +17,7 @@ namespace Scraper.Pipeline.Live;
 /// attempts in a row) the minute series are polled as in poll mode until a connection succeeds;
 /// the stream keeps retrying on its capped back-off.
 /// </summary>
-public sealed partial class LiveFollower(
+internal sealed partial class LiveFollower(
     IReadOnlyList<SeriesKey> series,
     IObservable<StreamEvent> stream,
     CandleCollector collector,

@@ -1,7 +1,7 @@
 namespace Scraper.Pipeline.Live;
 
 /// <summary>Where live candles come from.</summary>
-public enum LiveSource
+internal enum LiveSource
 {
     /// <summary>The WebSocket stream, with REST reconciliation (and polling while the stream cannot be had).</summary>
     Stream,
@@ -10,7 +10,7 @@ public enum LiveSource
 }
 
 /// <summary>How the live follower uses the stream and REST.</summary>
-public sealed record LiveOptions
+internal sealed record LiveOptions
 {
     /// <summary>How often a streamed 1-minute series is reconciled by REST (windows of 200 closed intervals); see <see cref="ReconcilePeriod"/>.</summary>
     public TimeSpan ReconcileEvery { get; init; } = TimeSpan.FromHours(3);

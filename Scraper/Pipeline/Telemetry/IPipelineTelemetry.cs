@@ -5,7 +5,7 @@ namespace Scraper.Pipeline;
 /// for one) decide what each event means to them. Called synchronously on the thread of the
 /// event, possibly from several threads at once.
 /// </summary>
-public interface IPipelineTelemetry
+internal interface IPipelineTelemetry
 {
     /// <summary>Reports one event.</summary>
     void Report(PipelineEvent e);

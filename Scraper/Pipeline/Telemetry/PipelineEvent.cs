@@ -8,7 +8,7 @@ namespace Scraper.Pipeline;
 /// retries and skipped windows, what was stored, the progress of a pass and the exchange's clock.
 /// Groups and series are the only identities; no event carries a secret.
 /// </summary>
-public abstract record PipelineEvent
+internal abstract record PipelineEvent
 {
     private PipelineEvent()
     {

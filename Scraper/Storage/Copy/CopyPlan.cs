@@ -6,7 +6,7 @@ namespace Scraper.Storage.Copy;
 /// <param name="Series">The series.</param>
 /// <param name="Range">Candle starts in [Start, End).</param>
 /// <param name="Covered">True when the source covers the whole range, so the target records it as fetched.</param>
-public sealed record CopyBlock(SeriesKey Series, TimeRange Range, bool Covered);
+internal sealed record CopyBlock(SeriesKey Series, TimeRange Range, bool Covered);
 
 /// <summary>
 /// What a copy still has to do for one series, as a pure function of the two stores' coverage. The
@@ -15,7 +15,7 @@ public sealed record CopyBlock(SeriesKey Series, TimeRange Range, bool Covered);
 /// newest, still settling candle; candles beyond an asked window) are copied on every run, with no
 /// coverage claimed for them: the upsert makes that idempotent.
 /// </summary>
-public static class CopyPlan
+internal static class CopyPlan
 {
     /// <summary>
     /// The blocks of <paramref name="series"/>, oldest first, each at most <paramref name="blockLength"/> long.

@@ -7,14 +7,14 @@ namespace Scraper.Storage.Copy;
 /// so that an interrupted copy leaves either the whole block and its coverage or nothing of it.
 /// The last version of a candle wins, whole, as with <see cref="ICandleStore.SaveResponse"/>.
 /// </summary>
-public interface ICandleBulkWriter
+internal interface ICandleBulkWriter
 {
     /// <summary>Writes <paramref name="candles"/> (all of <paramref name="series"/>) and merges <paramref name="covered"/> when given.</summary>
     void Write(SeriesKey series, IReadOnlyList<Candle> candles, TimeRange? covered);
 }
 
 /// <summary>The bulk path of a store without one: a block is one <see cref="ICandleStore.SaveResponse"/> (one transaction).</summary>
-public sealed class SaveResponseBulkWriter(ICandleStore store) : ICandleBulkWriter
+internal sealed class SaveResponseBulkWriter(ICandleStore store) : ICandleBulkWriter
 {
     /// <inheritdoc />
     public void Write(SeriesKey series, IReadOnlyList<Candle> candles, TimeRange? covered) => store.SaveResponse(series, candles, covered);

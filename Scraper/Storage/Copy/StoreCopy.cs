@@ -3,17 +3,17 @@ using Scraper.Domain;
 namespace Scraper.Storage.Copy;
 
 /// <summary>Where a copy stands: candles copied of those planned, and the block being written.</summary>
-public sealed record CopyProgress(long CandlesDone, long CandlesTotal, int BlocksDone, int BlocksTotal, SeriesKey? Series);
+internal sealed record CopyProgress(long CandlesDone, long CandlesTotal, int BlocksDone, int BlocksTotal, SeriesKey? Series);
 
 /// <summary>How a copy ended.</summary>
-public sealed record CopySummary(int Series, int Blocks, long Candles, bool Stopped);
+internal sealed record CopySummary(int Series, int Blocks, long Candles, bool Stopped);
 
 /// <summary>
 /// Copies every series of one store into another: candles and coverage, block by block (see
 /// <see cref="CopyPlan"/>), each block one transaction of the target carrying its coverage. The
 /// next block is read from the source while the current one is written.
 /// </summary>
-public sealed class StoreCopy(ICandleStore source, ICandleStore target, ICandleBulkWriter writer)
+internal sealed class StoreCopy(ICandleStore source, ICandleStore target, ICandleBulkWriter writer)
 {
     /// <summary>Intervals per block: big enough for the bulk path to pay off, small enough to lose little when stopped.</summary>
     public int BlockIntervals { get; init; } = 50_000;

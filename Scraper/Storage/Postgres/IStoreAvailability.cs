@@ -2,7 +2,7 @@
 namespace Scraper.Storage.Postgres;
 
 /// <summary>Told when the database stops and starts answering; the host turns it into log lines and metrics.</summary>
-public interface IStoreAvailability
+internal interface IStoreAvailability
 {
     /// <summary>An attempt failed with a transient error; the next one follows in <paramref name="retryIn"/>.</summary>
     void Unavailable(string target, string error, TimeSpan retryIn);

@@ -13,7 +13,7 @@ namespace Scraper.Storage.Postgres;
 /// (<see cref="CandleUpsert"/>). Writes through the store's own pool, so an unavailable server is
 /// waited out as for any other call.
 /// </summary>
-public sealed class PostgresBulkCopy(PostgresCandleStore store, TimeProvider time) : ICandleBulkWriter
+internal sealed class PostgresBulkCopy(PostgresCandleStore store, TimeProvider time) : ICandleBulkWriter
 {
     private const string Staging = "candles_copy_staging";
 

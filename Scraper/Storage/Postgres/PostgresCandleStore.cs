@@ -11,7 +11,7 @@ namespace Scraper.Storage.Postgres;
 /// upserted, coverage merged), and a database of another application or of a newer schema is
 /// refused untouched. Safe to share between threads: each call takes a pooled connection.
 /// </summary>
-public sealed class PostgresCandleStore : ICandleStore
+internal sealed class PostgresCandleStore : ICandleStore
 {
     private const int ReadPageSize = 1000;
     /// <summary>Class of the advisory lock that serialises the coverage merges of one series.</summary>

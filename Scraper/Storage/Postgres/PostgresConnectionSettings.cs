@@ -10,7 +10,7 @@ namespace Scraper.Storage.Postgres;
 /// form. <see cref="Target"/> (host, port, database) is what messages and logs show; the password
 /// never leaves <see cref="ConnectionString"/>.
 /// </summary>
-public sealed class PostgresConnectionSettings
+internal sealed class PostgresConnectionSettings
 {
     private static readonly Dictionary<string, string> UriParameters = new(StringComparer.OrdinalIgnoreCase)
     {

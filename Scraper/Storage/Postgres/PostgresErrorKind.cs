@@ -3,7 +3,7 @@ using Npgsql;
 namespace Scraper.Storage.Postgres;
 
 /// <summary>What to do about a database error.</summary>
-public enum PostgresErrorKind
+internal enum PostgresErrorKind
 {
     /// <summary>Not about the connection: a bad statement or a violated constraint. Fail.</summary>
     Other,

@@ -4,7 +4,7 @@ using Npgsql;
 namespace Scraper.Storage.Postgres;
 
 /// <summary>Sorts database errors into retry, fix-the-configuration and fail (a pure function).</summary>
-public static class PostgresErrors
+internal static class PostgresErrors
 {
     /// <summary>Classifies <paramref name="error"/> (or the first database error inside it).</summary>
     public static PostgresErrorKind Classify(Exception error)

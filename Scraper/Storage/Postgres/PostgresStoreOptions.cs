@@ -5,7 +5,7 @@ using Scraper.Domain;
 namespace Scraper.Storage.Postgres;
 
 /// <summary>How a PostgreSQL store is opened.</summary>
-public sealed record PostgresStoreOptions
+internal sealed record PostgresStoreOptions
 {
     /// <summary>verify and export only read: nothing is created or migrated, and the server refuses writes.</summary>
     public bool ReadOnly { get; init; }

@@ -12,7 +12,7 @@ namespace Scraper.Storage.Postgres;
 /// moment neither wait for each other nor get the same row — and every expiry on the database
 /// server's clock (clock_timestamp()), so the hosts' clocks need not agree.
 /// </summary>
-public sealed class PostgresWorkLeases : IWorkLeases
+internal sealed class PostgresWorkLeases : IWorkLeases
 {
     private const string Table = "work_leases";
 

@@ -9,7 +9,7 @@ namespace Scraper.Storage.Sqlite;
 /// are missing. One instance is safe to share between threads; several instances (or processes) may
 /// open the same file, e.g. the daemon writing while <c>verify</c> or <c>export</c> reads.
 /// </summary>
-public sealed class SqliteCandleStore : ICandleStore
+internal sealed class SqliteCandleStore : ICandleStore
 {
     /// <summary>Sorts before and after every instant text; stands for an open bound.</summary>
     private const string OpenLowerBound = "";

@@ -5,7 +5,7 @@ using Scraper.Exchange.Streaming;
 namespace Scraper.Tests.Exchange.Streaming;
 
 /// <summary>Subscribes to a stream and keeps every event, for tests that wait for one to come.</summary>
-public sealed class StreamRecorder : IDisposable
+internal sealed class StreamRecorder : IDisposable
 {
     private readonly ConcurrentQueue<StreamEvent> _events = new();
     private readonly IDisposable _subscription;

@@ -9,7 +9,7 @@ public sealed class PostgresCandleStoreContractTests(PostgresServer server) : Ca
 {
     private readonly Dictionary<string, string> _databases = new(StringComparer.Ordinal);
 
-    protected override ICandleStore OpenStore(string name, bool readOnly = false)
+    private protected override ICandleStore OpenStore(string name, bool readOnly = false)
     {
         Skip.If(!server.Available, PostgresServer.SkipReason);
         if (!_databases.TryGetValue(name, out var database))
@@ -20,5 +20,5 @@ public sealed class PostgresCandleStoreContractTests(PostgresServer server) : Ca
         return PostgresCandleStore.Open(PostgresConnectionSettings.Parse(server.ConnectionString(database)), Time, new PostgresStoreOptions { ReadOnly = readOnly });
     }
 
-    protected override void SetBeforeCommit(ICandleStore store, Action? hook) => ((PostgresCandleStore)store).BeforeCommit = hook;
+    private protected override void SetBeforeCommit(ICandleStore store, Action? hook) => ((PostgresCandleStore)store).BeforeCommit = hook;
 }

@@ -13,7 +13,7 @@ public abstract class PostgresStoreTestBase(PostgresServer server) : IClassFixtu
     protected string Database { get; private set; } = "";
 
     /// <summary>The store under test: opened read-write on <see cref="Database"/>.</summary>
-    protected PostgresCandleStore Store => _store ?? throw new InvalidOperationException("no PostgreSQL server");
+    private protected PostgresCandleStore Store => _store ?? throw new InvalidOperationException("no PostgreSQL server");
 
     private PostgresCandleStore? _store;
 
@@ -33,7 +33,7 @@ public abstract class PostgresStoreTestBase(PostgresServer server) : IClassFixtu
     /// <summary>False for tests that open the store themselves.</summary>
     protected virtual bool OpenStoreAtStart => true;
 
-    protected PostgresConnectionSettings Settings(string? database = null) =>
+    private protected PostgresConnectionSettings Settings(string? database = null) =>
         PostgresConnectionSettings.Parse(Server.ConnectionString(database ?? Database));
 
     /// <summary>Rows of a query through psql, columns joined by '|', NULL as empty.</summary>

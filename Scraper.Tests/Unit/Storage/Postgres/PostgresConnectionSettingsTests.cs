@@ -90,19 +90,19 @@ public sealed class PostgresConnectionSettingsTests
     }
 
     [Theory]
-    [InlineData("28P01", PostgresErrorKind.Configuration)]
-    [InlineData("3D000", PostgresErrorKind.Configuration)]
-    [InlineData("28000", PostgresErrorKind.Configuration)]
-    [InlineData("57P01", PostgresErrorKind.Transient)]
-    [InlineData("57P03", PostgresErrorKind.Transient)]
-    [InlineData("08006", PostgresErrorKind.Transient)]
-    [InlineData("53300", PostgresErrorKind.Transient)]
-    [InlineData("40001", PostgresErrorKind.Transient)]
-    [InlineData("23502", PostgresErrorKind.Other)]
-    [InlineData("42P01", PostgresErrorKind.Other)]
-    public void Sql_states_are_classified(string state, PostgresErrorKind expected)
+    [InlineData("28P01", nameof(PostgresErrorKind.Configuration))]
+    [InlineData("3D000", nameof(PostgresErrorKind.Configuration))]
+    [InlineData("28000", nameof(PostgresErrorKind.Configuration))]
+    [InlineData("57P01", nameof(PostgresErrorKind.Transient))]
+    [InlineData("57P03", nameof(PostgresErrorKind.Transient))]
+    [InlineData("08006", nameof(PostgresErrorKind.Transient))]
+    [InlineData("53300", nameof(PostgresErrorKind.Transient))]
+    [InlineData("40001", nameof(PostgresErrorKind.Transient))]
+    [InlineData("23502", nameof(PostgresErrorKind.Other))]
+    [InlineData("42P01", nameof(PostgresErrorKind.Other))]
+    public void Sql_states_are_classified(string state, string expectedKind)
     {
-        Assert.Equal(expected, PostgresErrors.ClassifyState(state));
+        Assert.Equal(Enum.Parse<PostgresErrorKind>(expectedKind), PostgresErrors.ClassifyState(state));
     }
 
     [Fact]

@@ -8,10 +8,10 @@ public sealed class SqliteCandleStoreContractTests : CandleStoreContractTests
 {
     private readonly TempDirectory _dir = new();
 
-    protected override ICandleStore OpenStore(string name, bool readOnly = false) =>
+    private protected override ICandleStore OpenStore(string name, bool readOnly = false) =>
         SqliteCandleStore.Open(_dir.File(name + ".db"), Time, readOnly);
 
-    protected override void SetBeforeCommit(ICandleStore store, Action? hook) => ((SqliteCandleStore)store).BeforeCommit = hook;
+    private protected override void SetBeforeCommit(ICandleStore store, Action? hook) => ((SqliteCandleStore)store).BeforeCommit = hook;
 
     protected override void Dispose(bool disposing)
     {
