@@ -84,6 +84,10 @@ public sealed partial class GrafanaDashboardTests
     [InlineData("scraper_covered_until_timestamp_seconds")]
     [InlineData("process_cpu_seconds_total")]
     [InlineData("process_working_set_bytes")]
+    [InlineData("scraper_stream_connections")]
+    [InlineData("scraper_live_fallback")]
+    [InlineData("scraper_live_lag_seconds_bucket")]
+    [InlineData("scraper_stream_disconnects_total")]
     public void Dashboard_ShowsMetric(string metric)
     {
         using var dashboard = LoadDashboard();
