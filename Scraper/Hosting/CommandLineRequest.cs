@@ -1,5 +1,3 @@
-using Scraper.Hosting.Options;
-
 namespace Scraper.Hosting;
 
 /// <summary>What the command line asked for, before validation.</summary>

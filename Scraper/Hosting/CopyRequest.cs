@@ -1,5 +1,3 @@
-using Scraper.Hosting.Options;
-
 namespace Scraper.Hosting;
 
 /// <summary>The copy verb's own options, raw: the store to read and the store to write.</summary>

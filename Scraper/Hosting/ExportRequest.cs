@@ -1,5 +1,3 @@
-using Scraper.Hosting.Options;
-
 namespace Scraper.Hosting;
 
 /// <summary>The export verb's own options, raw.</summary>

@@ -1,5 +1,3 @@
-using Scraper.Hosting.Options;
-
 namespace Scraper.Hosting;
 
 /// <summary>The verbs a command line can name.</summary>

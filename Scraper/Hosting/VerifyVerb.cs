@@ -1,4 +1,3 @@
-
 namespace Scraper.Hosting;
 
 /// <summary><c>verify</c>: per market and unit, the covered ranges, the number of candles, and every gap.</summary>

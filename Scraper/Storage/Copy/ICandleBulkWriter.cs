@@ -13,9 +13,3 @@ internal interface ICandleBulkWriter
     void Write(SeriesKey series, IReadOnlyList<Candle> candles, TimeRange? covered);
 }
 
-/// <summary>The bulk path of a store without one: a block is one <see cref="ICandleStore.SaveResponse"/> (one transaction).</summary>
-internal sealed class SaveResponseBulkWriter(ICandleStore store) : ICandleBulkWriter
-{
-    /// <inheritdoc />
-    public void Write(SeriesKey series, IReadOnlyList<Candle> candles, TimeRange? covered) => store.SaveResponse(series, candles, covered);
-}

@@ -2,12 +2,6 @@ using Scraper.Domain;
 
 namespace Scraper.Storage.Copy;
 
-/// <summary>Where a copy stands: candles copied of those planned, and the block being written.</summary>
-internal sealed record CopyProgress(long CandlesDone, long CandlesTotal, int BlocksDone, int BlocksTotal, SeriesKey? Series);
-
-/// <summary>How a copy ended.</summary>
-internal sealed record CopySummary(int Series, int Blocks, long Candles, bool Stopped);
-
 /// <summary>
 /// Copies every series of one store into another: candles and coverage, block by block (see
 /// <see cref="CopyPlan"/>), each block one transaction of the target carrying its coverage. The

@@ -1,4 +1,3 @@
-
 namespace Scraper.Storage.Postgres;
 
 /// <summary>Told when the database stops and starts answering; the host turns it into log lines and metrics.</summary>

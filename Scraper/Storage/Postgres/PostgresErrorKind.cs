@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Scraper.Storage.Postgres;
 
 /// <summary>What to do about a database error.</summary>

@@ -1,6 +1,3 @@
-using Npgsql;
-using NpgsqlTypes;
-using Scraper.Domain;
 
 namespace Scraper.Storage.Postgres;
 
