@@ -1,4 +1,3 @@
-
 namespace Scraper.Storage.Postgres;
 
 /// <summary>How a PostgreSQL store is opened.</summary>
