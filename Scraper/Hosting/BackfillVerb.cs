@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Scraper.Pipeline;
-using Spectre.Console;
 
 namespace Scraper.Hosting;
 
@@ -57,26 +56,10 @@ internal static partial class BackfillVerb
         }
     }
 
-    private static async Task ShowProgressAsync(CandleCollector collector, Task pass, TimeProvider time)
-    {
-        await AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .StartAsync(async ctx =>
-            {
-                var task = ctx.AddTask("backfill", maxValue: 1.0);
-                while (!pass.IsCompleted)
-                {
-                    if (collector.Progress is { } p)
-                    {
-                        task.Value = p.Ratio;
-                        task.Description = $"backfill {p.WindowsDone}/{p.WindowsTotal} windows, {p.CandlesPerSecond:0} candles/s";
-                    }
-                    await Task.WhenAny(pass, Task.Delay(TimeSpan.FromMilliseconds(200), time));
-                }
-                task.Value = task.MaxValue;
-            });
-    }
+    private static Task ShowProgressAsync(CandleCollector collector, Task pass, TimeProvider time) =>
+        ProgressBar.ShowAsync("backfill", pass, () => collector.Progress is { } p
+            ? (p.Ratio, $"backfill {p.WindowsDone}/{p.WindowsTotal} windows, {p.CandlesPerSecond:0} candles/s")
+            : null, time);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "backfill complete: {Candles} candles written from {Windows} windows; no gap in the range")]
     private static partial void LogComplete(ILogger logger, long candles, int windows);

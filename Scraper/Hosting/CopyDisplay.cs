@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Scraper.Storage.Copy;
-using Spectre.Console;
 
 namespace Scraper.Hosting;
 
@@ -24,26 +23,10 @@ internal sealed partial class CopyDisplay(TimeProvider time, long started, ILogg
     }
 
     /// <summary>Draws the bar until <paramref name="run"/> ends.</summary>
-    public async Task ShowBarAsync(Task run)
-    {
-        await AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .StartAsync(async ctx =>
-            {
-                var task = ctx.AddTask("copy", maxValue: 1.0);
-                while (!run.IsCompleted)
-                {
-                    if (Volatile.Read(ref _latest) is { } p)
-                    {
-                        task.Value = Ratio(p);
-                        task.Description = $"copy {p.Series?.ToString() ?? ""} {p.CandlesDone:N0}/{p.CandlesTotal:N0} candles, {Pace(p).Rate:0} candles/s";
-                    }
-                    await Task.WhenAny(run, Task.Delay(TimeSpan.FromMilliseconds(200), time));
-                }
-                if (Volatile.Read(ref _latest) is { } last) task.Value = Ratio(last);
-            });
-    }
+    public Task ShowBarAsync(Task run) =>
+        ProgressBar.ShowAsync("copy", run, () => Volatile.Read(ref _latest) is { } p
+            ? (Ratio(p), $"copy {p.Series?.ToString() ?? ""} {p.CandlesDone:N0}/{p.CandlesTotal:N0} candles, {Pace(p).Rate:0} candles/s")
+            : null, time, fillAtEnd: false);
 
     private static double Ratio(CopyProgress p) =>
         p.CandlesTotal > 0 ? (double)p.CandlesDone / p.CandlesTotal : p.BlocksTotal > 0 ? (double)p.BlocksDone / p.BlocksTotal : 1;
