@@ -5,13 +5,6 @@ using System.Text;
 
 namespace Scraper.Exchange.Streaming;
 
-/// <summary>Why a connection ended; <see cref="Reason"/> is a bounded label for metrics.</summary>
-internal sealed class StreamClosedException(string reason, string detail) : Exception(detail)
-{
-    /// <summary>closed, aborted, dead, refused.</summary>
-    public string Reason { get; } = reason;
-}
-
 /// <summary>
 /// One WebSocket connection as an observable: connects, sends the subscription, then emits every
 /// message (text or binary frame) until the connection ends, which is always an error naming why

@@ -1,0 +1,6 @@
+using Scraper.Exchange.Streaming;
+
+namespace Scraper.Pipeline.Live;
+
+/// <summary>A REST pass over <paramref name="Series"/> series started, because of <paramref name="Reason"/> (schedule, reconnect, poll).</summary>
+internal sealed record LiveReconcileStarted(int Series, string Reason) : LiveEvent;
