@@ -46,11 +46,10 @@ internal static class SharePolicy
             return share.Limit == full ? share : new(full, now, share.OthersSeenAt, 0);
         if (grantedAt < share.ChangedAt) return share;
 
-        if (used >= full) return new(Math.Max(1, Math.Min(share.Limit, oursAtMost) * 3 / 4), now, share.OthersSeenAt, 0);
+        if (used >= full - 1) return new(Math.Max(1, Math.Min(share.Limit, oursAtMost) * 3 / 4), now, share.OthersSeenAt, 0);
         var fullest = Math.Max(share.FullestSeen, used);
         if (now - share.ChangedAt < 2 * options.Window) return share with { FullestSeen = fullest };
-        var room = oursAtMost < others ? 1 : 2;
-        var limit = fullest <= full - room ? Math.Min(full, share.Limit + 1) : share.Limit;
+        var limit = fullest <= full - 2 ? Math.Min(full, share.Limit + 1) : share.Limit;
         return new(limit, now, share.OthersSeenAt, 0);
     }
 
