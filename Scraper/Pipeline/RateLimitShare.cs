@@ -41,12 +41,18 @@ internal static class SharePolicy
     {
         var full = Full(options);
         var others = used - oursAtMost;
-        if (others > 0) share = share with { OthersSeenAt = now };
+        if (others > 0)
+        {
+            // Others appear: keep no more than we hold (a newcomer starts from its first request).
+            var held = Math.Max(1, Math.Min(share.Limit, oursAtMost));
+            if (now - share.OthersSeenAt >= 2 * options.Window && held < share.Limit) share = new(held, now, now, 0);
+            share = share with { OthersSeenAt = now };
+        }
         if (now - share.OthersSeenAt >= 2 * options.Window)
             return share.Limit == full ? share : new(full, now, share.OthersSeenAt, 0);
         if (grantedAt < share.ChangedAt) return share;
 
-        if (used >= full - 1) return new(Math.Max(1, Math.Min(share.Limit, oursAtMost) * 3 / 4), now, share.OthersSeenAt, 0);
+        if (used >= full - 1) return new(Cut(share.Limit, oursAtMost, used), now, share.OthersSeenAt, 0);
         var fullest = Math.Max(share.FullestSeen, used);
         if (now - share.ChangedAt < 2 * options.Window) return share with { FullestSeen = fullest };
         var limit = fullest <= full - 2 ? Math.Min(full, share.Limit + 1) : share.Limit;
@@ -55,5 +61,15 @@ internal static class SharePolicy
 
     /// <summary>A 429: the window was overfull whoever else is there; cut as a full count does (once per change).</summary>
     public static Share RateLimited(Share share, DateTimeOffset now, DateTimeOffset grantedAt, int oursAtMost) =>
-        grantedAt < share.ChangedAt ? share : new(Math.Max(1, Math.Min(share.Limit, oursAtMost) * 3 / 4), now, now, 0);
+        grantedAt < share.ChangedAt ? share : new(Cut(share.Limit, oursAtMost, oursAtMost), now, now, 0);
+
+    /// <summary>
+    /// Three quarters of what we hold; half when we hold more than half of the exchange's count, so a
+    /// process that had the window to itself gives most of it back in the first cut.
+    /// </summary>
+    private static int Cut(int limit, int ours, int used)
+    {
+        var held = Math.Min(limit, ours);
+        return Math.Max(1, 2 * held > used ? held / 2 : held * 3 / 4);
+    }
 }

@@ -65,12 +65,12 @@ public class RateLimitSharedIpTests(Xunit.Abstractions.ITestOutputHelper output)
     public void Processes_on_one_IP_get_no_429_and_share_the_budget(int processes, int latencyMs, int jitterMs) =>
         Run(processes, latencyMs, jitterMs, new RateLimitOptions());
 
-    public static TheoryData<int, int, int> TwoProcesses => new() { { 2, 20, 0 }, { 2, 20, 50 }, { 2, 200, 50 } };
+    public static TheoryData<int, int, int> Reserved => new() { { 2, 20, 0 }, { 2, 20, 50 }, { 2, 200, 50 }, { 3, 200, 50 } };
 
     /// <summary>One place left free even alone: the newcomer's first request is counted and both see each other.</summary>
     [Theory]
-    [MemberData(nameof(TwoProcesses))]
-    public void With_one_place_reserved_two_processes_get_no_429_and_share_the_budget(int processes, int latencyMs, int jitterMs) =>
+    [MemberData(nameof(Reserved))]
+    public void With_one_place_reserved_processes_get_no_429_and_share_the_budget(int processes, int latencyMs, int jitterMs) =>
         Run(processes, latencyMs, jitterMs, new RateLimitOptions { ReserveForOthers = 1 });
 
     private void Run(int processes, int latencyMs, int jitterMs, RateLimitOptions options)
