@@ -52,6 +52,7 @@ internal sealed class RateLimitGroup : IDisposable
     private DateTimeOffset? _dispatchAt;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private Pace _pace; // lowered by a 429, recovering to the configured rate
+    private Share _share; // the places our own requests may hold while others on the IP spend from the window
     private bool _stopped;
     private bool _warm; // the first response has come back (slow start is over)
     private bool _disposed;
@@ -66,6 +67,7 @@ internal sealed class RateLimitGroup : IDisposable
         _origin = scheduler.Now;
         _clock = scheduler.StartStopwatch();
         _pace = PacePolicy.Initial(options, Now);
+        _share = SharePolicy.Initial(options, Now);
         _warm = !options.SlowStart;
         _block = block ?? new IpBlock(scheduler, options);
         _block.OnChange(() => _scheduler.Schedule(Dispatch));
@@ -154,12 +156,18 @@ internal sealed class RateLimitGroup : IDisposable
             lease.Booked = arrivedBy;
             _warm = true;
 
-            if (remaining is not null) pause = ReconcileLocked(arrivedBy, _options.RequestsPerWindow - remaining.Second);
+            if (remaining is not null)
+            {
+                var used = _options.RequestsPerWindow - remaining.Second;
+                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, used, OursAtMostLocked(arrivedBy));
+                pause = ReconcileLocked(arrivedBy, used);
+            }
 
             switch (outcome)
             {
                 case ExchangeOutcome.RateLimited:
                     _pace = PacePolicy.RateLimited(_pace, _options, now, alreadyPaused: now < _pausedUntil);
+                    _share = SharePolicy.RateLimited(_share, now, lease.GrantedAt, OursAtMostLocked(arrivedBy));
                     pause = PauseLocked(now + WindowLocked(), PauseReason.RateLimited) ?? pause;
                     break;
                 case ExchangeOutcome.Banned:
@@ -253,10 +261,11 @@ internal sealed class RateLimitGroup : IDisposable
             }
             RecoverLocked(now);
             var window = WindowLocked();
-            _slots.RemoveAll(s => s.FreeAt(window, _options.MaxInFlightHold) <= now);
+            // Places that left the window are kept one more window: answers still count them.
+            _slots.RemoveAll(s => s.FreeAt(window, _options.MaxInFlightHold) + _options.Window <= now);
             // Slow start: one request until the first answer shows the way is clear.
             var permits = _warm ? _pace.Permits : 1;
-            if (_waiters.First is not null && _slots.Count < permits)
+            if (_waiters.First is not null && HasRoomLocked(now, permits))
             {
                 switch (_block.Admit(out var retryIn, out var epoch))
                 {
@@ -268,7 +277,7 @@ internal sealed class RateLimitGroup : IDisposable
                         granted.Add(GrantLocked(now, epoch, probe: true));
                         break;
                     default:
-                        while (_waiters.First is not null && _slots.Count < permits) granted.Add(GrantLocked(now, epoch, probe: false));
+                        while (_waiters.First is not null && HasRoomLocked(now, permits)) granted.Add(GrantLocked(now, epoch, probe: false));
                         break;
                 }
             }
@@ -292,14 +301,36 @@ internal sealed class RateLimitGroup : IDisposable
         return (first.Value, lease);
     }
 
-    /// <summary>When the number of occupied places drops below the permits per slice.</summary>
-    private DateTimeOffset NextFreeLocked(DateTimeOffset now)
+    /// <summary>A place is free, and one of our own share (others' places are theirs to reuse).</summary>
+    private bool HasRoomLocked(DateTimeOffset now, int permits)
     {
         var window = WindowLocked();
+        var occupied = _slots.Where(s => s.FreeAt(window, _options.MaxInFlightHold) > now).ToList();
+        return occupied.Count < permits && occupied.Count(s => !s.IsPhantom) < _share.Limit;
+    }
+
+    /// <summary>When the occupied places drop below the permits per slice, and our own below our share.</summary>
+    private DateTimeOffset NextFreeLocked(DateTimeOffset now)
+    {
         var permits = _warm ? _pace.Permits : 1;
-        if (_slots.Count < permits) return now;
-        var frees = _slots.Select(s => s.FreeAt(window, _options.MaxInFlightHold)).Order().ToList();
-        return frees[_slots.Count - permits];
+        return Max(FreeBelowLocked(now, _slots, permits), FreeBelowLocked(now, _slots.Where(s => !s.IsPhantom), _share.Limit));
+    }
+
+    private DateTimeOffset FreeBelowLocked(DateTimeOffset now, IEnumerable<Slot> slots, int limit)
+    {
+        var window = WindowLocked();
+        var frees = slots.Select(s => s.FreeAt(window, _options.MaxInFlightHold)).Where(f => f > now).Order().ToList();
+        return frees.Count < limit ? now : frees[frees.Count - limit];
+    }
+
+    /// <summary>
+    /// How many of our requests can at most have been counted in the exchange's window ending at
+    /// <paramref name="at"/>: bookings are the latest arrivals the round trips allow, give or take the margin.
+    /// </summary>
+    private int OursAtMostLocked(DateTimeOffset at)
+    {
+        var from = at - _options.Window - _options.BaseMargin;
+        return _slots.Count(s => !s.IsPhantom && s.Granted <= at + _options.BaseMargin && (s.InFlight || s.Booked > from));
     }
 
     private void ScheduleDispatchLocked(DateTimeOffset at)
@@ -359,6 +390,8 @@ internal sealed class RateLimitGroup : IDisposable
         public DateTimeOffset? Booked => lease is null ? booked : lease.Booked;
 
         public bool InFlight => Booked is null;
+
+        public bool IsPhantom => lease is null;
 
         /// <summary>When this place leaves the window.</summary>
         public DateTimeOffset FreeAt(TimeSpan window, TimeSpan maxHold) =>

@@ -42,6 +42,14 @@ internal sealed record RateLimitOptions
     /// </summary>
     public bool SlowStart { get; init; } = true;
 
+    /// <summary>
+    /// Places of the window a process leaves free even when alone, so that another process starting
+    /// on the same IP (a manual backfill beside the daemon) gets its first request counted instead of
+    /// refused; the exchange's count then shows it to both and they share the window. Zero takes the
+    /// whole window, at the price of the newcomer's 429s until one of its requests falls into a gap.
+    /// </summary>
+    public int ReserveForOthers { get; init; } = 0;
+
     /// <summary>Ban back-off when a 418 gives no block duration; doubles per ban.</summary>
     public TimeSpan DefaultBanDuration { get; init; } = TimeSpan.FromSeconds(30);
 
