@@ -129,10 +129,3 @@ internal sealed class IpBlock
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }
 
-/// <summary>What <see cref="IpBlock.Admit"/> allows.</summary>
-internal enum Admission
-{
-    Open,
-    Probe,
-    Closed,
-}

@@ -1,11 +1,5 @@
 namespace Scraper.Pipeline;
 
-/// <summary>
-/// How fast a group may go after 429s: permits per slice and the penalty added to the window, and
-/// since when the last 429 (or the last recovery step) counts.
-/// </summary>
-internal readonly record struct Pace(int Permits, TimeSpan Penalty, DateTimeOffset Since);
-
 /// <summary>The pace's decisions, as pure functions of the pace, the options and the time.</summary>
 internal static class PacePolicy
 {

@@ -1,7 +1,3 @@
-using System.Net.WebSockets;
-using System.Reactive.Linq;
-using System.Text;
-
 namespace Scraper.Exchange.Streaming;
 
 /// <summary>Why a connection ended; <see cref="Reason"/> is a bounded label for metrics.</summary>

@@ -1,5 +1,3 @@
-using Scraper.Exchange.Streaming;
-
 namespace Scraper.Pipeline.Live;
 
 /// <summary>What the live follower reports, for a metrics subscriber; the follower itself never touches metrics.</summary>

@@ -1,5 +1,3 @@
-using Scraper.Exchange.Streaming;
-
 namespace Scraper.Pipeline.Live;
 
 /// <summary>Minute series switched between the stream (true) and polling (false).</summary>

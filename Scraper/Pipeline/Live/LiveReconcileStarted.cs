@@ -1,5 +1,3 @@
-using Scraper.Exchange.Streaming;
-
 namespace Scraper.Pipeline.Live;
 
 /// <summary>A REST pass over <paramref name="Series"/> series started, because of <paramref name="Reason"/> (schedule, reconnect, poll).</summary>

@@ -1,13 +1,6 @@
 namespace Scraper.Pipeline;
 
 /// <summary>
-/// How many places of the exchange's window this process's own requests may hold, since when that
-/// last changed, when another client on the IP was last seen, and the fullest count of the window
-/// the exchange reported since the change.
-/// </summary>
-internal readonly record struct Share(int Limit, DateTimeOffset ChangedAt, DateTimeOffset OthersSeenAt, int FullestSeen);
-
-/// <summary>
 /// Sharing the window with other clients on the same IP without talking to them. The only signal is
 /// the exchange's own count (<c>Remaining-Req</c>) compared with what this process can at most have
 /// sent into the same window: a count above that is another client.
