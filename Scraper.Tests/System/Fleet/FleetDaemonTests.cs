@@ -1,8 +1,3 @@
-using System.Globalization;
-using Scraper.Domain;
-using Scraper.Pipeline;
-using Scraper.Storage;
-using Scraper.Storage.Postgres;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 using Scraper.Tests.TestKit;
