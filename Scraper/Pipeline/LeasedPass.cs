@@ -28,6 +28,9 @@ internal sealed partial class LeasedPass(
     /// <summary>Windows per chunk: a second of one scraper's budget, so a fleet does not fight over each window.</summary>
     public const int WindowsPerChunk = 10;
 
+    /// <summary>How often a scraper that could claim nothing looks again: a chunk others hold is about a second of their work.</summary>
+    private TimeSpan Recheck => leases.Period / 3 < TimeSpan.FromSeconds(1) ? leases.Period / 3 : TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<WorkLease, Chunk> _held = new();
     private readonly ConcurrentQueue<Chunk> _ended = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -86,7 +89,9 @@ internal sealed partial class LeasedPass(
     private async Task RunAsync(IReadOnlyList<CandleWindow> planned, IObserver<IObservable<WindowResult>> chunks, CancellationToken abandon)
     {
         var pending = new SortedDictionary<WorkLease, List<TimeRange>>(Chunks(planned).ToDictionary(), ChunkOrder.Instance);
-        var maxHeld = Math.Max(2, (maxInFlight + WindowsPerChunk - 1) / WindowsPerChunk + 1);
+        // A second of the rate being fetched and the next chunk claimed (maxInFlight is four seconds
+        // of it): more held back would leave the end of the backlog to one scraper while the others idle.
+        var maxHeld = Math.Max(2, (maxInFlight / 4 + WindowsPerChunk - 1) / WindowsPerChunk + 1);
         var candidates = maxHeld * 32; // enough to pass the chunks others hold at the front
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(abandon);
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(abandon, stop);
@@ -117,8 +122,8 @@ internal sealed partial class LeasedPass(
                 }
                 if (granted.Count > 0) continue;
                 // Full, or the rest is held by others: wait for a chunk of ours to end, or look again
-                // after a while (theirs may have ended or expired).
-                await Task.WhenAny(changed, Task.Delay(leases.Period / 3, time, waiting.Token));
+                // soon (theirs end within a second or two; expired ones are found as well).
+                await Task.WhenAny(changed, Task.Delay(Recheck, time, waiting.Token));
                 if (abandon.IsCancellationRequested) return;
             }
             while (!_held.IsEmpty)

@@ -1,8 +1,3 @@
-using System.Globalization;
-using Scraper.Domain;
-using Scraper.Pipeline;
-using Scraper.Storage;
-using Scraper.Storage.Postgres;
 using Scraper.Tests.FakeExchange;
 using Scraper.Tests.Integration;
 using Scraper.Tests.TestKit;
@@ -33,21 +28,15 @@ public sealed class FleetDaemonTests(ITestOutputHelper output) : FakeExchangeTes
         await base.DisposeAsync();
     }
 
-    private (string Db, string PasswordFile) Connection(string database)
-    {
-        var file = Path.Combine(Dir, "db-password");
-        File.WriteAllText(file, PostgresServer.Password + "\n");
-        return ($"postgres://{PostgresServer.User}@127.0.0.1:{_server.Port}/{database}?sslmode=disable", file);
-    }
+    private FleetRun Run => new(_server, Exchange, Dir, LeasePeriod);
 
-    private string[] FleetOptions(string database, string address) =>
-        ["--db-password-file", Connection(database).PasswordFile, "--bind-address", address, "--instance", "scraper-" + address, "--lease-period", LeasePeriod];
+    private (string Db, string PasswordFile) Connection(string database) => Run.Connection(database);
 
-    private List<string> Backfill(string database, string address, string markets, DateTimeOffset since) =>
-        ["backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Connection(database).Db, "--markets", markets,
-         "--since", Iso(since), .. FleetOptions(database, address)];
+    private string[] FleetOptions(string database, string address) => Run.FleetOptions(database, address);
 
-    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+    private List<string> Backfill(string database, string address, string markets, DateTimeOffset since) => Run.Backfill(database, address, markets, since);
+
+    private static string Iso(DateTimeOffset t) => FleetRun.Iso(t);
 
     /// <summary>Candle requests per second of the given addresses while all of them were sending: from the last one's first request to the first one's last.</summary>
     private (double Rate, int Requests, double Seconds) Rate(params string[] addresses)
@@ -60,20 +49,7 @@ public sealed class FleetDaemonTests(ITestOutputHelper output) : FakeExchangeTes
         return ((inside - addresses.Length) / seconds, inside, seconds);
     }
 
-    private void VerifyExact(string database, IEnumerable<string> markets, DateTimeOffset since, DateTimeOffset end)
-    {
-        using var store = PostgresCandleStore.Open(PostgresConnectionSettings.Parse(_server.ConnectionString(database)), TimeProvider.System,
-            new PostgresStoreOptions { ReadOnly = true });
-        foreach (var market in markets)
-        {
-            var series = new SeriesKey(market, CandleUnit.FromMinutes(1));
-            var covered = WindowPlanner.CoverableEnd(series, end) - series.Unit.Interval;
-            var expected = Exchange.Data.ClosedCandles(market, series.Unit, series.Unit.AlignDown(since), covered, end);
-            Assert.Equal(expected.Count, store.CountCandles(series, series.Unit.AlignDown(since), covered));
-            Assert.Equal(expected, store.ReadCandles(series, series.Unit.AlignDown(since), covered).ToList());
-            Assert.Empty(Coverage.Gaps(store.GetCoverage(series), new TimeRange(series.Unit.AlignDown(since), covered)));
-        }
-    }
+    private void VerifyExact(string database, IEnumerable<string> markets, DateTimeOffset since, DateTimeOffset end) => Run.VerifyExact(database, markets, since, end);
 
     /// <summary>One scraper alone reaches 9.4-9.9 requests/s on a quiet machine (README, Benchmark); below this the machine is too busy to measure a rate.</summary>
     private const double QuietMachineRate = 9.0;

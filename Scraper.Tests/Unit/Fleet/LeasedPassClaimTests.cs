@@ -1,0 +1,132 @@
+using System.Reactive.Linq;
+using Microsoft.Extensions.Time.Testing;
+using Microsoft.Reactive.Testing;
+using Scraper.Domain;
+using Scraper.Exchange;
+using Scraper.Metrics;
+using Scraper.Pipeline;
+using Scraper.Storage;
+using Scraper.Storage.Sqlite;
+using Scraper.Tests.Pipeline;
+
+namespace Scraper.Tests.Fleet;
+
+/// <summary>
+/// How much of a shared backlog one scraper keeps to itself, and how soon it sees that the chunks
+/// others held are done: both decide how long the end of a pass is left to one scraper of a fleet.
+/// </summary>
+public sealed class LeasedPassClaimTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly SeriesKey Btc = new("KRW-BTC", CandleUnit.FromMinutes(1));
+    private readonly TempDirectory _dir = new();
+    private readonly FakeTimeProvider _time = new(T0);
+    private readonly TestScheduler _scheduler = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Leases with a 30 s period (the default) that grant nothing while others hold the chunks.</summary>
+    private sealed class SharedLeases : IWorkLeases
+    {
+        private int _claims;
+        private int _granted;
+
+        private volatile bool _othersHoldAll;
+
+        public bool OthersHoldAll
+        {
+            get => _othersHoldAll;
+            set => _othersHoldAll = value;
+        }
+
+        public int Claims => Volatile.Read(ref _claims);
+
+        public int Granted => Volatile.Read(ref _granted);
+
+        public bool IsShared => true;
+
+        public string Instance => "me";
+
+        public TimeSpan Period => TimeSpan.FromSeconds(30);
+
+        public IReadOnlyList<(WorkLease Lease, bool TakenOver)> Claim(IReadOnlyCollection<WorkLease> candidates, int max)
+        {
+            Interlocked.Increment(ref _claims);
+            if (OthersHoldAll) return [];
+            var granted = candidates.Take(max).Select(c => (c, false)).ToList();
+            Interlocked.Add(ref _granted, granted.Count);
+            return granted;
+        }
+
+        public IReadOnlyCollection<WorkLease> Renew(IReadOnlyCollection<WorkLease> held) => held;
+
+        public void Release(IReadOnlyCollection<WorkLease> leases) { }
+
+        public int Heartbeat() => 1;
+
+        public int Held(LeaseKind kind) => 0;
+
+        public void Dispose() { }
+    }
+
+    private (LeasedPass Pass, SqliteCandleStore Store, RateLimitGroup Limiter) Build(SharedLeases leases, Func<CandleQuery, Task<ExchangeResponse<IReadOnlyList<Candle>>>> answer)
+    {
+        var lines = new LogLines();
+        var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test");
+        var store = SqliteCandleStore.Open(_dir.Combine("candles.db"), _time);
+        // The daemon's default: 10 candle requests/s, and in flight four seconds of it.
+        var limiter = new RateLimitGroup("candles", new RateLimitOptions { RequestsPerWindow = 10 }, _scheduler);
+        var pipeline = new CandleFetchPipeline(new FunctionClient(answer), limiter, new RetryPolicy(), _scheduler, new MetricsSubscriber(metrics),
+            new FailureLog(lines.For("Scraper.Exchange"), _time), lines.For<CandleFetchPipeline>());
+        return (new LeasedPass(leases, store, pipeline, null, _time, lines.For("Scraper.Fleet"), 40, CancellationToken.None), store, limiter);
+    }
+
+    private static async Task UntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 500 && !condition(); i++) await Task.Delay(10);
+        Assert.True(condition());
+    }
+
+    [Fact]
+    public async Task A_scraper_keeps_two_chunks_of_the_backlog_a_second_of_its_budget_each_not_more()
+    {
+        var leases = new SharedLeases();
+        var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task);
+        using var _ = store;
+        using var __ = limiter;
+        var plan = WindowPlanner.Split(Btc, [new TimeRange(T0.AddDays(-20), T0)]).ToList(); // 15 chunks
+
+        using var subscription = pass.Fetch(plan).Subscribe(_ => { }, _ => { });
+        await UntilAsync(() => leases.Claims >= 1);
+        await Task.Delay(200); // a second claim, if it would make one, is made now
+
+        Assert.Equal(2, leases.Granted);
+    }
+
+    [Fact]
+    public async Task A_scraper_left_without_chunks_sees_within_a_second_that_the_others_finished_the_rest_not_after_a_third_of_the_lease_period()
+    {
+        var leases = new SharedLeases { OthersHoldAll = true };
+        var (pass, store, limiter) = Build(leases, _ => throw new InvalidOperationException("nothing is left to fetch"));
+        using var _ = store;
+        using var __ = limiter;
+        var range = new TimeRange(T0.AddDays(-1), T0);
+        var plan = WindowPlanner.Split(Btc, [range]).ToList();
+        var completed = new TaskCompletionSource();
+
+        using var subscription = pass.Fetch(plan).Subscribe(_ => { }, e => completed.TrySetException(e), () => completed.TrySetResult());
+        await UntilAsync(() => leases.Claims >= 1);
+        // The others finish the rest and give their chunks back.
+        store.SaveResponse(Btc, [], range);
+        leases.OthersHoldAll = false;
+        for (var i = 0; i < 12 && !completed.Task.IsCompleted; i++)
+        {
+            await Task.Delay(50); // the pass is waiting on the clock again before it moves
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.True(await Task.WhenAny(completed.Task, Task.Delay(TimeSpan.FromSeconds(5))) == completed.Task,
+            $"the pass still waits after 1.2 s of a 30 s lease period ({leases.Claims} claims)");
+        await completed.Task;
+    }
+}
