@@ -53,14 +53,14 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         };
 
         var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Live benchmark {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} cores, load average {load} at start / {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at end, total {total.Elapsed.TotalMinutes:0.0} min, {Path.GetFileName(binary)}");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Live benchmark {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} cores, load average {load} at start / {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at end, total {total.Elapsed.TotalMinutes:0.0} min, {binary}");
         report.AppendLine();
         report.AppendLine("| mode | followed | 1m lag p50 / p99 / max | candles (of expected) | REST candle req/min steady (scheduled) | start: candle requests, s | ticker req/min | 30 d backfill beside: req/s vs allowed | 429 | daemon CPU | RSS / peak | test process (fake) CPU, stream msg/s |");
         report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var r in rows)
         {
             report.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Mode} | {r.Setup} | {r.Lag(0.5):0.00} / {r.Lag(0.99):0.00} / {r.Lag(1):0.00} s | {r.LagSeconds.Count} ({r.LagExpected}) | {r.RestPerMinute:0.0} ({r.ScheduledPerMinute:0.0}) | {r.StartRequests}, {r.StartSeconds:0} s | {r.TickerPerMinute:0} | {r.BackfillPerSecond:0.00} / 10 ({r.BackfillPerSecond * 10:0.0}%) | {r.Backfill429} | {r.CpuPercent:0.0}% | {r.RssKb / 1024.0:0.0} / {r.PeakRssKb / 1024.0:0.0} MiB | {r.FakeCpuPercent:0}%, {r.StreamMessagesPerSecond:0} |"));
+                $"| {r.Mode} | {r.Setup} | {r.Lag(0.5):0.00} / {r.Lag(0.99):0.00} / {r.Lag(1):0.00} s | {r.LagSeconds.Count} ({r.LagExpected}) | {r.RestPerMinute:0.0} ({(double.IsNaN(r.ScheduledPerMinute) ? "n/a" : r.ScheduledPerMinute.ToString("0.0", CultureInfo.InvariantCulture))}) | {r.StartRequests}, {r.StartSeconds:0} s | {r.TickerPerMinute:0} | {r.BackfillPerSecond:0.00} / 10 ({r.BackfillPerSecond * 10:0.0}%) | {r.Backfill429} | {r.CpuPercent:0.0}% | {r.RssKb / 1024.0:0.0} / {r.PeakRssKb / 1024.0:0.0} MiB | {r.FakeCpuPercent:0}%, {r.StreamMessagesPerSecond:0} |"));
         }
         var s = rows[0];
         report.AppendLine();
