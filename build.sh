@@ -13,9 +13,9 @@ usage: ./build.sh COMMAND [-- ARGS]
                   only (no daemon processes, no root, seconds)
   publish         self-contained linux-x64 NativeAOT build into dist/publish
   package         publish, then write dist/bitcoin-price-scraper-VERSION-linux-x64.tar.gz (+ .sha256)
-  bench           publish, then measure backfill against the rate ceiling (and ccxt beside it);
-                  table in dist/bench/results.md; and 1, 2 and 3 scrapers sharing one
-                  PostgreSQL: dist/bench/fleet.md
+  bench           publish, then measure backfill against the rate ceiling (and ccxt beside it),
+                  live following of 400 markets (stream beside polling), and 1, 2 and 3 scrapers
+                  sharing one PostgreSQL; tables in dist/bench/results.md, live.md and fleet.md
   soak            the long load tests (200 scrapers; 50 markets x 3 units followed for
                   BITCOIN_PRICE_SCRAPER_SOAK_MINUTES, default 10)
 USAGE
@@ -106,7 +106,7 @@ case "$cmd" in
     fi
     BITCOIN_PRICE_SCRAPER_BIN="$PWD/dist/publish/bitcoin-price-scraper" BITCOIN_PRICE_SCRAPER_BENCH=1 \
       dotnet test "$SYSTEM_TESTS" -c Release --no-build -v q \
-      --filter "FullyQualifiedName~Benchmarks.BackfillBenchmark|FullyQualifiedName~Benchmarks.FleetBenchmark" --logger "console;verbosity=detailed" "$@"
+      --filter "FullyQualifiedName~Benchmarks.BackfillBenchmark|FullyQualifiedName~Benchmarks.LiveBenchmark|FullyQualifiedName~Benchmarks.FleetBenchmark" --logger "console;verbosity=detailed" "$@"
     ;;
   soak)
     bash ./build.sh publish

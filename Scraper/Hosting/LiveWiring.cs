@@ -5,6 +5,7 @@ using Scraper.Metrics;
 using Scraper.Pipeline;
 using Scraper.Pipeline.Live;
 using Scraper.Storage;
+using Scraper.Storage.Postgres;
 
 namespace Scraper.Hosting;
 
@@ -20,6 +21,14 @@ internal sealed class LiveWiring(ScraperSettings settings, ICandleStore store, C
     {
         if (settings.Live == LiveSource.Poll || settings.Series.All(s => s.Unit.IsDay))
         {
+            await collector.FollowAsync(stop);
+            return;
+        }
+        if (PostgresConnectionSettings.IsPostgres(settings.DbPath))
+        {
+            // Scrapers sharing a database share the following through follow leases, which the
+            // polling collector holds; the stream follower would follow every series on every scraper.
+            loggers.CreateLogger("Scraper.Live").LogInformation("following by REST polling: scrapers sharing a PostgreSQL database follow each series from one scraper at a time (follow leases)");
             await collector.FollowAsync(stop);
             return;
         }
