@@ -85,7 +85,7 @@ public sealed class InstallScriptTests : IDisposable
             "promtool", ["check", "config", Staged("opt", Name, "share", "prometheus", "prometheus.yml")], workingDirectory: "/");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("SUCCESS: 2 rule files found", result.StdOut, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 3 rule files found", result.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]

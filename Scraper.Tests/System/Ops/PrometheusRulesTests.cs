@@ -27,7 +27,7 @@ public sealed partial class PrometheusRulesTests
         var result = await ToolRunner.RunAsync("promtool", "check", "config", "prometheus/prometheus.yml");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("SUCCESS: 2 rule files found", result.StdOut, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 3 rule files found", result.StdOut, StringComparison.Ordinal);
     }
 
     [SystemFact("promtool")]
@@ -42,7 +42,7 @@ public sealed partial class PrometheusRulesTests
             "promtool", ["check", "config", Path.Combine(share, "prometheus.yml")], workingDirectory: "/");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("SUCCESS: 2 rule files found", result.StdOut, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 3 rule files found", result.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]
