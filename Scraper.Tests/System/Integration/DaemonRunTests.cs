@@ -89,7 +89,9 @@ public sealed class DaemonRunTests() : FakeExchangeTest(new FakeExchangeOptions 
         using var stderr = new StringWriter(CultureInfo.InvariantCulture);
         var app = new Scraper.Hosting.ProgramContext(stdout, stderr, new Dictionary<string, string>(), clock, stop.Token);
         var run = Scraper.Hosting.ScraperApp.RunAsync(
-            ["run", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db, "--listen", $"127.0.0.1:{port}", "--markets", "KRW-BTC,KRW-ETH", "--since", since],
+            ["run", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Db, "--listen", $"127.0.0.1:{port}", "--markets", "KRW-BTC,KRW-ETH", "--since", since,
+                // Polling's promise; the stream stores forming candles too (LiveDaemonTests covers it).
+                "--live", "poll"],
             app);
         try
         {

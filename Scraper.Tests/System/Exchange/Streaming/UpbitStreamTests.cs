@@ -53,7 +53,8 @@ public class UpbitStreamTests() : FakeExchangeTest(new FakeExchangeOptions())
         var now = TimeProvider.System.GetUtcNow();
         Exchange.Options.ClockOffset = Btc1.Unit.AlignDown(now) + TimeSpan.FromMinutes(2) - TimeSpan.FromSeconds(1.5) - now;
         var closing = Btc1.Unit.AlignDown(Exchange.Now);
-        while (!Exchange.Data.HasTrade("KRW-BTC", Btc1.Unit, closing))
+        // Both minutes need trades: a minute without one sends nothing.
+        while (!Exchange.Data.HasTrade("KRW-BTC", Btc1.Unit, closing) || !Exchange.Data.HasTrade("KRW-BTC", Btc1.Unit, closing + Btc1.Unit.Interval))
         {
             Exchange.Options.ClockOffset += TimeSpan.FromMinutes(1);
             closing += TimeSpan.FromMinutes(1);
