@@ -15,7 +15,7 @@ namespace Scraper.Tests.Hosting;
 /// everything arrives exact, verify agrees on both sides, a rerun changes nothing, and a copy stopped
 /// by SIGINT or killed by SIGKILL continues where it ended.
 /// </summary>
-public sealed partial class CopyVerbTests : IAsyncLifetime
+public sealed partial class CopyVerbTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly string[] VerifyScope = ["--markets", "KRW-BTC,KRW-ETH,KRW-XRP", "--units", "1,5,day", "--since", "2024-01-01", "--until", "2024-03-01"];
     private readonly PostgresServer _server = new();
@@ -139,6 +139,7 @@ public sealed partial class CopyVerbTests : IAsyncLifetime
 
         var (code, stdout, stderr) = await ScraperProcess.RunAsync(args, TimeSpan.FromMinutes(5));
         Assert.True(code == 0, stderr + stdout);
+        output.WriteLine(string.Join('\n', (stopped.Output + killed.Output + stderr).Split('\n').Where(l => l.Contains("copy", StringComparison.Ordinal))));
         Assert.True(PlannedCandles(stderr + stdout) <= total - killed.Candles, stderr + stdout);
         using (var source = SqliteCandleStore.Open(sqlite, TimeProvider.System, readOnly: true))
         using (var target = OpenPostgres(db))
