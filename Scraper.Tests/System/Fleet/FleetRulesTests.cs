@@ -33,15 +33,7 @@ public sealed partial class FleetRulesTests
     [InlineData("scraper_store_available{job=\"bitcoin-price-scraper\"} == 0", "scraper_store_available{job=\"bitcoin-price-scraper\"} < 0", "FleetDatabaseUnreachable")]
     public async Task A_weakened_rule_fails_its_unit_test(string original, string weakened, string alert)
     {
-        using var temp = new TempDirectory();
-        var rules = temp.Combine("rules");
-        PrometheusRulesTests.CopyDirectory(RepoPaths.Combine("prometheus", "rules"), rules);
-        var file = Path.Combine(rules, "fleet.yml");
-        var text = File.ReadAllText(file);
-        Assert.Contains(original, text, StringComparison.Ordinal);
-        File.WriteAllText(file, text.Replace(original, weakened, StringComparison.Ordinal));
-
-        var result = await ToolRunner.RunAsync("promtool", "test", "rules", Path.Combine(rules, "tests", "fleet.test.yml"));
+        var result = await PrometheusRulesTests.TestWithWeakenedRuleAsync("fleet.yml", original, weakened, "tests");
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains(alert, result.StdOut + result.StdErr, StringComparison.Ordinal);

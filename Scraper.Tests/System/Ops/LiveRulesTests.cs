@@ -28,15 +28,7 @@ public sealed class LiveRulesTests
     [InlineData("for: 5m\n", "for: 1m\n", "StreamDown")]
     public async Task A_weakened_rule_fails_its_unit_tests(string original, string weakened, string alert)
     {
-        using var temp = new TempDirectory();
-        var rules = temp.Combine("rules");
-        PrometheusRulesTests.CopyDirectory(RepoPaths.Combine("prometheus", "rules"), rules);
-        var file = Path.Combine(rules, "bitcoin-price-scraper-live.rules.yml");
-        var text = File.ReadAllText(file);
-        Assert.Contains(original, text, StringComparison.Ordinal);
-        File.WriteAllText(file, text.Replace(original, weakened, StringComparison.Ordinal));
-
-        var result = await ToolRunner.RunAsync("promtool", ["test", "rules", .. TestFiles(rules)]);
+        var result = await PrometheusRulesTests.TestWithWeakenedRuleAsync("bitcoin-price-scraper-live.rules.yml", original, weakened, "live-tests");
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains(alert, result.StdOut + result.StdErr, StringComparison.Ordinal);

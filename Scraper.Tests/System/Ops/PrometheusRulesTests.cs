@@ -75,21 +75,29 @@ public sealed partial class PrometheusRulesTests
         Assert.DoesNotContain("FAILED", result.StdOut + result.StdErr, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Copies prometheus/rules, replaces <paramref name="original"/> (which must be there) by
+    /// <paramref name="weakened"/> in <paramref name="ruleFile"/>, and runs promtool's unit tests of
+    /// <paramref name="testsFolder"/> against the copy.
+    /// </summary>
+    internal static async Task<ToolResult> TestWithWeakenedRuleAsync(string ruleFile, string original, string weakened, string testsFolder)
+    {
+        using var temp = new TempDirectory();
+        var rules = temp.Combine("rules");
+        CopyDirectory(RepoPaths.Combine("prometheus", "rules"), rules);
+        var file = Path.Combine(rules, ruleFile);
+        var text = File.ReadAllText(file);
+        Assert.Contains(original, text, StringComparison.Ordinal);
+        File.WriteAllText(file, text.Replace(original, weakened, StringComparison.Ordinal));
+        var tests = Directory.GetFiles(Path.Combine(rules, testsFolder), "*.yml").Order(StringComparer.Ordinal);
+        return await ToolRunner.RunAsync("promtool", ["test", "rules", .. tests]);
+    }
+
     [SystemFact("promtool")]
     public async Task PromtoolTestRules_WithAWeakenedRule_Fails()
     {
         // The unit tests must have teeth: a threshold moved from 20 % to 90 % is caught.
-        using var temp = new TempDirectory();
-        var rules = temp.Combine("rules");
-        CopyDirectory(RepoPaths.Combine("prometheus", "rules"), rules);
-        var rulesFile = Path.Combine(rules, "bitcoin-price-scraper.rules.yml");
-        var original = File.ReadAllText(rulesFile);
-        var weakened = original.Replace(") > 0.2\n", ") > 0.9\n", StringComparison.Ordinal);
-        Assert.NotEqual(original, weakened);
-        File.WriteAllText(rulesFile, weakened);
-
-        var result = await ToolRunner.RunAsync(
-            "promtool", ["test", "rules", .. Directory.GetFiles(Path.Combine(rules, "tests"), "*.yml")]);
+        var result = await TestWithWeakenedRuleAsync("bitcoin-price-scraper.rules.yml", ") > 0.2\n", ") > 0.9\n", "tests");
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("RequestFailureRatioHigh", result.StdOut + result.StdErr, StringComparison.Ordinal);
