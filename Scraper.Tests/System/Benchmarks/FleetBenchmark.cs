@@ -26,7 +26,7 @@ public sealed class FleetBenchFactAttribute : FactAttribute
 /// each source IP to 10 candle requests/s), sharing one backlog through one real PostgreSQL: the
 /// aggregate rate against N x 10/s, how the requests were shared, and where each scraper was idle.
 /// </summary>
-public sealed class FleetBenchmark(ITestOutputHelper output) : FakeExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
+public sealed class FleetBenchmark(ITestOutputHelper output) : PostgresExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
 {
     private static readonly string[] Addresses = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
     private static readonly string[] Markets = ["KRW-BTC", "KRW-ETH", "KRW-XRP"];
@@ -35,29 +35,13 @@ public sealed class FleetBenchmark(ITestOutputHelper output) : FakeExchangeTest(
     /// <summary>A gap between two requests of one scraper longer than this counts as idle: a scraper at its pace sends each second's budget in a burst, so gaps of up to a second are its pace.</summary>
     private static readonly TimeSpan IdleGap = TimeSpan.FromMilliseconds(1100);
 
-    private readonly PostgresServer _server = new();
-
-    /// <inheritdoc />
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        await _server.InitializeAsync();
-    }
-
-    /// <inheritdoc />
-    public override async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        await base.DisposeAsync();
-    }
-
     private sealed record Scraper(string Address, DateTimeOffset Started, DateTimeOffset Exited, int Code, string Stderr);
 
     [FleetBenchFact]
     public async Task One_two_and_three_scrapers_on_one_PostgreSQL()
     {
         // The default lease period, as users run it.
-        var run = new FleetRun(_server, Exchange, Dir, "30s");
+        var run = new FleetRun(Server, Exchange, Dir, "30s");
         var table = new StringBuilder();
         table.AppendLine(CultureInfo.InvariantCulture, $"Fleet benchmark {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {Markets.Length} markets x {Days} days, binary {ScraperProcess.BinaryPath}");
         table.AppendLine();
@@ -81,7 +65,7 @@ public sealed class FleetBenchmark(ITestOutputHelper output) : FakeExchangeTest(
 
     private async Task<(string Row, bool Verified)> RunFleetAsync(FleetRun run, int n)
     {
-        var database = await _server.CreateDatabaseAsync();
+        var database = await Server.CreateDatabaseAsync();
         var addresses = Addresses.Take(n).ToArray();
         // The fake's per-address window of the previous run drains first.
         await Task.Delay(TimeSpan.FromMilliseconds(1100));

@@ -10,25 +10,12 @@ namespace Scraper.Tests.Fleet;
 /// one fake exchange that limits each source IP: the backlog is shared through leases, the rate
 /// adds up, and a scraper killed with SIGKILL leaves its windows to the others.
 /// </summary>
-public sealed class FleetDaemonTests(ITestOutputHelper output) : FakeExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
+public sealed class FleetDaemonTests(ITestOutputHelper output) : PostgresExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
 {
     private const string LeasePeriod = "2s";
     private static readonly string[] Addresses = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
-    private readonly PostgresServer _server = new();
 
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        await _server.InitializeAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        await base.DisposeAsync();
-    }
-
-    private FleetRun Run => new(_server, Exchange, Dir, LeasePeriod);
+    private FleetRun Run => new(Server, Exchange, Dir, LeasePeriod);
 
     private (string Db, string PasswordFile) Connection(string database) => Run.Connection(database);
 
@@ -59,8 +46,8 @@ public sealed class FleetDaemonTests(ITestOutputHelper output) : FakeExchangeTes
     {
         Skip.If(PostgresServer.SkipReason is not null, PostgresServer.SkipReason);
         var now = DateTimeOffset.UtcNow;
-        var alone = await _server.CreateDatabaseAsync();
-        var shared = await _server.CreateDatabaseAsync();
+        var alone = await Server.CreateDatabaseAsync();
+        var shared = await Server.CreateDatabaseAsync();
         var sinceAlone = now.AddDays(-15);
         var (code, _, stderr) = await ScraperProcess.RunAsync(Backfill(alone, "127.0.0.4", "KRW-BTC,KRW-ETH", sinceAlone), TimeSpan.FromSeconds(90));
         Assert.True(code == 0, stderr);
@@ -102,7 +89,7 @@ public sealed class FleetDaemonTests(ITestOutputHelper output) : FakeExchangeTes
     [PostgresFact]
     public async Task A_scraper_killed_mid_backfill_leaves_its_windows_to_the_others_with_no_gap_and_no_duplicate()
     {
-        var database = await _server.CreateDatabaseAsync();
+        var database = await Server.CreateDatabaseAsync();
         string[] markets = ["KRW-BTC", "KRW-ETH", "KRW-XRP"];
         var since = DateTimeOffset.UtcNow.AddDays(-20);
         var ports = Addresses.Select(_ => ScraperProcess.FreePort()).ToList();
@@ -150,7 +137,7 @@ public sealed class FleetDaemonTests(ITestOutputHelper output) : FakeExchangeTes
     [PostgresFact]
     public async Task When_the_follower_of_a_series_dies_another_scraper_follows_it_within_about_one_lease_period()
     {
-        var database = await _server.CreateDatabaseAsync();
+        var database = await Server.CreateDatabaseAsync();
         var ports = Addresses.Select(_ => ScraperProcess.FreePort()).ToList();
         var scrapers = Addresses.Select((a, i) => DaemonHarness.Start(Exchange, Connection(database).Db, ports[i], "KRW-BTC,KRW-ETH,KRW-XRP", "2h",
             FleetOptions(database, a))).ToList();

@@ -12,22 +12,14 @@ namespace Scraper.Tests.Integration;
 /// The real daemon binary against the fake exchange, storing into a real PostgreSQL server that
 /// crashes (pg_ctl stop -m immediate) and comes back, or is down when the daemon starts.
 /// </summary>
-public sealed class PostgresDaemonTests() : FakeExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
+public sealed class PostgresDaemonTests() : PostgresExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
 {
-    private readonly PostgresServer _server = new();
     private string _database = "";
 
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        await _server.InitializeAsync();
-        if (_server.Available) _database = await _server.CreateDatabaseAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        await base.DisposeAsync();
+        if (Server.Available) _database = await Server.CreateDatabaseAsync();
     }
 
     /// <summary>The URI form, with the password in a file as a user would run it.</summary>
@@ -35,7 +27,7 @@ public sealed class PostgresDaemonTests() : FakeExchangeTest(new FakeExchangeOpt
     {
         var file = Path.Combine(Dir, "db-password");
         File.WriteAllText(file, password + "\n");
-        return ($"postgres://{PostgresServer.User}@127.0.0.1:{_server.Port}/{database ?? _database}?sslmode=disable", file);
+        return ($"postgres://{PostgresServer.User}@127.0.0.1:{Server.Port}/{database ?? _database}?sslmode=disable", file);
     }
 
     [PostgresFact]
@@ -49,24 +41,24 @@ public sealed class PostgresDaemonTests() : FakeExchangeTest(new FakeExchangeOpt
 
         await DaemonHarness.WaitForMetricsAsync(daemon, port,
             m => DaemonHarness.Sum(m, "scraper_candles_stored_total") > 4000, TimeSpan.FromSeconds(60), "store some candles");
-        await _server.StopAsync("immediate");
+        await Server.StopAsync("immediate");
         var down = await DaemonHarness.WaitForMetricsAsync(daemon, port,
             m => DaemonHarness.Sample(m, "scraper_store_available") == 0, TimeSpan.FromSeconds(30), "report the database unavailable");
         Assert.True(DaemonHarness.Sample(down, "scraper_store_connection_failures_total") > 0, down);
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.False(daemon.HasExited, daemon.Stderr);
-        await _server.StartAsync();
+        await Server.StartAsync();
 
         await DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-BTC", "KRW-ETH"], TimeSpan.FromMinutes(3));
         var up = await DaemonHarness.ScrapeAsync(port);
         Assert.Equal(1, DaemonHarness.Sample(up, "scraper_store_available"));
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(20)));
 
-        Assert.Contains($"database postgres 127.0.0.1:{_server.Port}/{_database} unavailable", daemon.Stderr, StringComparison.Ordinal);
-        Assert.Contains($"database postgres 127.0.0.1:{_server.Port}/{_database} available again", daemon.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"database postgres 127.0.0.1:{Server.Port}/{_database} unavailable", daemon.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"database postgres 127.0.0.1:{Server.Port}/{_database} available again", daemon.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain(PostgresServer.Password, daemon.Stdout + daemon.Stderr, StringComparison.Ordinal);
         var end = DateTimeOffset.UtcNow;
-        using var store = PostgresCandleStore.Open(PostgresConnectionSettings.Parse(_server.ConnectionString(_database)), TimeProvider.System,
+        using var store = PostgresCandleStore.Open(PostgresConnectionSettings.Parse(Server.ConnectionString(_database)), TimeProvider.System,
             new PostgresStoreOptions { ReadOnly = true });
         foreach (var market in new[] { "KRW-BTC", "KRW-ETH" })
         {
@@ -85,18 +77,18 @@ public sealed class PostgresDaemonTests() : FakeExchangeTest(new FakeExchangeOpt
     {
         var port = ScraperProcess.FreePort();
         var (db, passwordFile) = Connection();
-        await _server.StopAsync("fast");
+        await Server.StopAsync("fast");
         using var daemon = DaemonHarness.Start(Exchange, db, port, "KRW-BTC", "2h", ["--db-password-file", passwordFile]);
 
         var waiting = await DaemonHarness.WaitForMetricsAsync(daemon, port,
             m => DaemonHarness.Sample(m, "scraper_store_available") == 0, TimeSpan.FromSeconds(30), "report the database unavailable");
-        await WaitForLogAsync(daemon, $"database postgres 127.0.0.1:{_server.Port}/{_database} unavailable (");
+        await WaitForLogAsync(daemon, $"database postgres 127.0.0.1:{Server.Port}/{_database} unavailable (");
         Assert.Contains("waiting for it", daemon.Stderr, StringComparison.Ordinal);
         Assert.True(DaemonHarness.Sample(waiting, "scraper_store_connection_failures_total") > 0, waiting);
         await Task.Delay(TimeSpan.FromSeconds(2));
         Assert.False(daemon.HasExited, daemon.Stderr);
 
-        await _server.StartAsync();
+        await Server.StartAsync();
         await DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-BTC"], TimeSpan.FromSeconds(60));
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(20)));
     }
@@ -119,7 +111,7 @@ public sealed class PostgresDaemonTests() : FakeExchangeTest(new FakeExchangeOpt
 
         Assert.Equal(78, code);
         var line = Assert.Single(stderr.Trim().Split('\n'));
-        Assert.StartsWith($"bitcoin-price-scraper: postgres 127.0.0.1:{_server.Port}/{_database}: opening failed: password authentication failed", line, StringComparison.Ordinal);
+        Assert.StartsWith($"bitcoin-price-scraper: postgres 127.0.0.1:{Server.Port}/{_database}: opening failed: password authentication failed", line, StringComparison.Ordinal);
         Assert.DoesNotContain("wrong-password-3c1d", stdout + stderr, StringComparison.Ordinal);
     }
 
@@ -131,14 +123,14 @@ public sealed class PostgresDaemonTests() : FakeExchangeTest(new FakeExchangeOpt
         Assert.Equal(78, missing.ExitCode);
         Assert.Contains("database \"no_such_database\" does not exist", missing.Stderr, StringComparison.Ordinal);
 
-        await _server.PsqlAsync(_database, "CREATE TABLE candles (id int)");
+        await Server.PsqlAsync(_database, "CREATE TABLE candles (id int)");
         var (foreign, _) = Connection();
         var refused = await ScraperProcess.RunAsync(
             ["backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", foreign, "--db-password-file", passwordFile, "--since", "1h"],
             TimeSpan.FromSeconds(30));
         Assert.Equal(74, refused.ExitCode);
-        Assert.Equal($"bitcoin-price-scraper: postgres 127.0.0.1:{_server.Port}/{_database} is a foreign database (tables: candles), not a bitcoin-price-scraper store",
+        Assert.Equal($"bitcoin-price-scraper: postgres 127.0.0.1:{Server.Port}/{_database} is a foreign database (tables: candles), not a bitcoin-price-scraper store",
             refused.Stderr.Trim());
-        Assert.Equal("candles", await _server.PsqlAsync(_database, "SELECT string_agg(relname, ',') FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"));
+        Assert.Equal("candles", await Server.PsqlAsync(_database, "SELECT string_agg(relname, ',') FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"));
     }
 }

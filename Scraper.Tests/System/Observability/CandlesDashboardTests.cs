@@ -19,45 +19,32 @@ namespace Scraper.Tests.Observability;
 /// and must return rows. The Prometheus panel's expressions go through promtool.
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed partial class CandlesDashboardTests(ITestOutputHelper output) : FakeExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
+public sealed partial class CandlesDashboardTests(ITestOutputHelper output) : PostgresExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
 {
     private const string PostgresUid = "candles-postgres";
     private const string ReaderPassword = "reader-password-51c9";
-    private readonly PostgresServer _server = new();
 
     private static string DashboardPath => RepoPaths.Combine("grafana", "dashboards", "candles.json");
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        await _server.InitializeAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        await base.DisposeAsync();
-    }
 
     [PostgresFact]
     public async Task Every_SQL_query_of_the_dashboard_returns_rows_from_a_real_backfill_read_by_a_read_only_role()
     {
-        var db = await _server.CreateDatabaseAsync("candles");
+        var db = await Server.CreateDatabaseAsync("candles");
         var passwordFile = Path.Combine(Dir, "db-password");
         await File.WriteAllTextAsync(passwordFile, PostgresServer.Password + "\n");
         var (code, stdout, stderr) = await ScraperProcess.RunAsync(
-            ["backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", $"postgres://{PostgresServer.User}@127.0.0.1:{_server.Port}/{db}?sslmode=disable",
+            ["backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", $"postgres://{PostgresServer.User}@127.0.0.1:{Server.Port}/{db}?sslmode=disable",
              "--db-password-file", passwordFile, "--markets", "KRW-BTC,KRW-ETH", "--units", "1,60", "--since", "1d"],
             TimeSpan.FromMinutes(3));
         Assert.True(code == 0, stderr + stdout);
         // The read-only role of the README's "Scaling out" section, created after the scraper made its tables.
-        await _server.PsqlAsync(db, $"""
+        await Server.PsqlAsync(db, $"""
             CREATE ROLE grafana_candles LOGIN PASSWORD '{ReaderPassword}';
             GRANT CONNECT ON DATABASE {db} TO grafana_candles;
             GRANT USAGE ON SCHEMA public TO grafana_candles;
             GRANT SELECT ON candles, coverage TO grafana_candles;
             """);
-        await using var reader = new NpgsqlConnection($"Host=127.0.0.1;Port={_server.Port};Username=grafana_candles;Password={ReaderPassword};Database={db}");
+        await using var reader = new NpgsqlConnection($"Host=127.0.0.1;Port={Server.Port};Username=grafana_candles;Password={ReaderPassword};Database={db}");
         await reader.OpenAsync();
 
         var to = DateTimeOffset.UtcNow;
