@@ -16,11 +16,10 @@ public class QuotePollerTests
         var lines = new LogLines();
         var applied = 0;
         var quote = new QuotePoller<IReadOnlyList<string>>(
-            _ => Task.FromResult(new ExchangeResponse<IReadOnlyList<string>>(ExchangeOutcome.Success, ["x"], 200, null, TimeSpan.FromMilliseconds(1))),
             _ => throw new InvalidOperationException($"apply {++applied} failed"),
             limiter, TimeSpan.FromSeconds(1), scheduler, new MetricsSubscriber(metrics), new FailureLog(lines.For("Scraper.Exchange"), new SchedulerClock(scheduler)), "ticker");
 
-        using (quote.Start())
+        using (quote.Start(_ => Task.FromResult(new ExchangeResponse<IReadOnlyList<string>>(ExchangeOutcome.Success, ["x"], 200, null, TimeSpan.FromMilliseconds(1)))))
         {
             scheduler.AdvanceBy(TimeSpan.FromSeconds(5.5).Ticks);
         }
