@@ -17,8 +17,9 @@ namespace Scraper.Hosting;
 /// The object graph of one scraper, built once and by hand so that what depends on what is visible
 /// in one place: the metrics and their subscriber, the exchange client, one rate-limit group per
 /// exchange group (every request goes through one, the market check included), the periodic
-/// ticker (asked only for what the live stream does not deliver) and account pollers, and — once the store is open — the candle pipeline with its store
-/// subscriber. Owns and disposes all of it, the store included.
+/// ticker (asked only for what the live stream does not deliver) and account pollers, and — once
+/// the store is open — the candle pipeline with its store subscriber. Owns and disposes all of it,
+/// the store included.
 /// </summary>
 internal sealed class CompositionRoot : IDisposable
 {
