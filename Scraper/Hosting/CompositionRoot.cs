@@ -1,11 +1,14 @@
 using System.Reactive.Concurrency;
 using System.Reactive.Linq;
+using System.Reactive.Subjects;
 using System.Reactive.Threading.Tasks;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using Scraper.Exchange;
+using Scraper.Exchange.Streaming;
 using Scraper.Metrics;
 using Scraper.Pipeline;
+using Scraper.Pipeline.Live;
 using Scraper.Storage;
 
 namespace Scraper.Hosting;
@@ -14,8 +17,9 @@ namespace Scraper.Hosting;
 /// The object graph of one scraper, built once and by hand so that what depends on what is visible
 /// in one place: the metrics and their subscriber, the exchange client, one rate-limit group per
 /// exchange group (every request goes through one, the market check included), the periodic
-/// ticker and account pollers, and — once the store is open — the candle pipeline with its store
-/// subscriber. Owns and disposes all of it, the store included.
+/// ticker (asked only for what the live stream does not deliver) and account pollers, and — once
+/// the store is open — the candle pipeline with its store subscriber. Owns and disposes all of it,
+/// the store included.
 /// </summary>
 internal sealed class CompositionRoot : IDisposable
 {
@@ -31,6 +35,7 @@ internal sealed class CompositionRoot : IDisposable
     private readonly ClockSkewMonitor _clock;
     private readonly ExchangeAttempts _marketList;
     private readonly List<IDisposable> _running = [];
+    private readonly Subject<LiveEvent> _liveEvents = new();
     private ICandleStore? _store;
     private CandleCollector? _collector;
     private FleetWork? _fleet;
@@ -73,10 +78,12 @@ internal sealed class CompositionRoot : IDisposable
         _clock = new ClockSkewMonitor(_telemetry, loggers.CreateLogger("Scraper.Clock"));
         _marketList = new ExchangeAttempts(MarketLimiter, _telemetry, _failures);
 
-        Ticker = new QuotePoller<IReadOnlyList<Ticker>>(
-            ct => _client.GetTickersAsync(settings.Markets, ct), _telemetry.Tickers, TickerLimiter, settings.TickerInterval, scheduler, _telemetry, _failures, "ticker");
+        Ticker = new QuotePoller<IReadOnlyList<Ticker>>(_telemetry.Tickers, TickerLimiter, settings.TickerInterval, scheduler, _telemetry, _failures, "ticker");
         Accounts = settings.Credentials is null ? null : new QuotePoller<IReadOnlyList<Account>>(
-            _client.GetAccountsAsync, _telemetry.Accounts, AccountsLimiter, TimeSpan.FromSeconds(60), scheduler, _telemetry, _failures, "accounts");
+            _telemetry.Accounts, AccountsLimiter, TimeSpan.FromSeconds(60), scheduler, _telemetry, _failures, "accounts");
+        var metricsLog = loggers.CreateLogger("Scraper.Metrics");
+        _running.Add(_liveEvents.OfType<LiveStreamEvent>().Select(e => e.Event).OfType<StreamTicker>().Subscribe(_telemetry.StreamTicker,
+            onError: e => metricsLog.LogError("stream ticker metrics stopped: {Type}: {Message}", e.GetType().Name, e.Message)));
     }
 
     /// <summary>The validated settings.</summary>
@@ -121,15 +128,17 @@ internal sealed class CompositionRoot : IDisposable
         var writer = new CandleResultWriter(store, _telemetry, _app.Time, Loggers.CreateLogger<CandleResultWriter>());
         _fleet = FleetSetup.Open(Settings, store, Metrics, Loggers, _app);
         _collector = new CandleCollector(Settings.Series, Settings.Since, store, pipeline, CandleLimiter, writer, _telemetry, _app.Time, _scheduler, Loggers.CreateLogger<CandleCollector>(), _fleet);
-        _live = new LiveWiring(Settings, store, _collector, Metrics, Loggers, _app.Time, _scheduler);
+        _live = new LiveWiring(Settings, store, _collector, Metrics, Loggers, _app.Time, _scheduler, _liveEvents);
         return store;
     }
 
-    /// <summary>Starts the ticker (and account) polling.</summary>
+    /// <summary>Starts the ticker (and account) polling; the ticker asks only for the markets the stream does not deliver.</summary>
     public void StartQuotes()
     {
-        _running.Add(Ticker.Start());
-        if (Accounts is not null) _running.Add(Accounts.Start());
+        var tickers = TickerGate.Due(Settings.Markets, Ticker.Ticks, _liveEvents, TickerGate.StaleAfter(Settings.TickerInterval), _scheduler)
+            .Select(markets => (Func<CancellationToken, Task<ExchangeResponse<IReadOnlyList<Ticker>>>>)(ct => _client.GetTickersAsync(markets, ct)));
+        _running.Add(Ticker.Start(tickers));
+        if (Accounts is not null) _running.Add(Accounts.Start(_client.GetAccountsAsync));
     }
 
     /// <summary>Stops every limiter: nothing new is sent.</summary>
@@ -142,6 +151,7 @@ internal sealed class CompositionRoot : IDisposable
     public void Dispose()
     {
         foreach (var d in _running) d.Dispose();
+        _liveEvents.Dispose();
         _failures.CloseAll(); // bursts still going at the stop are summed up, not lost
         foreach (var limiter in Limiters) limiter.Dispose();
         _client.Dispose();

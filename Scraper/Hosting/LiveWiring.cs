@@ -11,10 +11,11 @@ namespace Scraper.Hosting;
 
 /// <summary>
 /// Follow mode after the backfill: the live follower over the WebSocket stream (--live stream), or
-/// polling (--live poll, or when no minute unit is configured). Its events feed <see cref="StreamMetrics"/>.
+/// polling (--live poll, or when no minute unit is configured). Its events feed <see cref="StreamMetrics"/>
+/// and <paramref name="events"/> (the ticker: stream prices, and what REST must still poll).
 /// </summary>
 internal sealed class LiveWiring(ScraperSettings settings, ICandleStore store, CandleCollector collector, ScraperMetrics metrics,
-    ILoggerFactory loggers, TimeProvider time, IScheduler scheduler)
+    ILoggerFactory loggers, TimeProvider time, IScheduler scheduler, IObserver<LiveEvent> events)
 {
     /// <summary>Follows until <paramref name="stop"/>.</summary>
     public async Task FollowAsync(CancellationToken stop)
@@ -39,12 +40,14 @@ internal sealed class LiveWiring(ScraperSettings settings, ICandleStore store, C
             DeadAfter = settings.StreamPing * 1.5,
             ConnectTimeout = settings.RequestTimeout,
         }, time);
-        var follower = new LiveFollower(settings.Series, stream.Follow(StreamSubscription.For(settings.Series)), collector, store,
+        var follower = new LiveFollower(settings.Series, stream.Follow(StreamSubscription.For(settings.Series, settings.Markets)), collector, store,
             new LiveOptions { ReconcileEvery = settings.ReconcileEvery }, time, scheduler, loggers.CreateLogger<LiveFollower>());
         var streamMetrics = new StreamMetrics(metrics.Registry);
         var log = loggers.CreateLogger("Scraper.Metrics");
         using var publishing = follower.Events.Subscribe(e => Publish(streamMetrics, e),
             onError: e => log.LogError("live metrics stopped: {Type}: {Message}", e.GetType().Name, e.Message));
+        using var forwarding = follower.Events.Subscribe(events.OnNext,
+            onError: e => log.LogError("live events for the ticker stopped: {Type}: {Message}", e.GetType().Name, e.Message));
         foreach (var key in settings.Series) metrics.Following.WithLabels(key.Market, key.Unit.Name).Set(1);
         await follower.RunAsync(stop);
     }

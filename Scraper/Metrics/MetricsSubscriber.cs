@@ -1,4 +1,5 @@
 using Scraper.Exchange;
+using Scraper.Exchange.Streaming;
 using Scraper.Pipeline;
 
 namespace Scraper.Metrics;
@@ -77,12 +78,11 @@ internal sealed class MetricsSubscriber(ScraperMetrics metrics) : IPipelineTelem
     /// <summary>The ticker's prices, as polled.</summary>
     public void Tickers(IReadOnlyList<Ticker> tickers)
     {
-        foreach (var t in tickers)
-        {
-            metrics.TickerPrice.WithLabels(t.Market).Set((double)t.TradePrice);
-            metrics.TickerTimestamp.WithLabels(t.Market).Set(t.Timestamp / 1000.0);
-        }
+        foreach (var t in tickers) Ticker(t.Market, t.TradePrice, t.Timestamp);
     }
+
+    /// <summary>One market's price from the stream: the same gauges as a polled one.</summary>
+    public void StreamTicker(StreamTicker t) => Ticker(t.Market, t.TradePrice, t.Timestamp);
 
     /// <summary>The account balances, as polled.</summary>
     public void Accounts(IReadOnlyList<Account> accounts)
@@ -92,6 +92,12 @@ internal sealed class MetricsSubscriber(ScraperMetrics metrics) : IPipelineTelem
             metrics.AccountBalance.WithLabels(a.Currency).Set((double)a.Balance);
             metrics.AccountLocked.WithLabels(a.Currency).Set((double)a.Locked);
         }
+    }
+
+    private void Ticker(string market, decimal tradePrice, long timestampMs)
+    {
+        metrics.TickerPrice.WithLabels(market).Set((double)tradePrice);
+        metrics.TickerTimestamp.WithLabels(market).Set(timestampMs / 1000.0);
     }
 
     private void Record(PipelineEvent.ResponseReceived response)

@@ -1,5 +1,6 @@
 using Scraper.Domain;
 using Scraper.Exchange;
+using Scraper.Exchange.Streaming;
 using Scraper.Metrics;
 using Scraper.Pipeline;
 
@@ -42,5 +43,21 @@ public class MetricsSubscriberTests
 
         Assert.Equal(newer.ToUnixTimeSeconds(), metrics.NewestCandle.WithLabels("KRW-BTC", "1").Value);
         Assert.Equal(400, metrics.CandlesStored.WithLabels("KRW-BTC", "1").Value);
+    }
+
+    [Fact]
+    public void A_stream_ticker_sets_the_gauges_the_REST_ticker_sets()
+    {
+        var (subscriber, metrics) = Build();
+        var polled = Build();
+        var at = new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
+
+        subscriber.StreamTicker(new StreamTicker(at, "KRW-BTC", 123456789.5m, at.ToUnixTimeMilliseconds() - 250));
+        polled.Subscriber.Tickers([new Ticker("KRW-BTC", 123456789.5m, 1, 1, 1, 1, 0, 0, 0, at.ToUnixTimeMilliseconds() - 250)]);
+
+        Assert.Equal(123456789.5, metrics.TickerPrice.WithLabels("KRW-BTC").Value);
+        Assert.Equal(at.ToUnixTimeSeconds() - 0.25, metrics.TickerTimestamp.WithLabels("KRW-BTC").Value);
+        Assert.Equal(polled.Metrics.TickerPrice.WithLabels("KRW-BTC").Value, metrics.TickerPrice.WithLabels("KRW-BTC").Value);
+        Assert.Equal(polled.Metrics.TickerTimestamp.WithLabels("KRW-BTC").Value, metrics.TickerTimestamp.WithLabels("KRW-BTC").Value);
     }
 }

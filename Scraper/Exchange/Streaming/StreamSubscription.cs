@@ -14,8 +14,12 @@ internal sealed record StreamSubscription(IReadOnlyList<SeriesKey> Candles, IRea
     public static StreamSubscription For(IEnumerable<SeriesKey> series)
     {
         var minute = series.Where(s => !s.Unit.IsDay).Distinct().ToList();
-        return new StreamSubscription(minute, [.. minute.Select(s => s.Market).Distinct(StringComparer.Ordinal)]);
+        return For(minute, minute.Select(s => s.Market));
     }
+
+    /// <summary>The subscription of every minute series given and the ticker of every market in <paramref name="tickers"/>.</summary>
+    public static StreamSubscription For(IEnumerable<SeriesKey> series, IEnumerable<string> tickers) =>
+        new([.. series.Where(s => !s.Unit.IsDay).Distinct()], [.. tickers.Distinct(StringComparer.Ordinal)]);
 
     /// <summary>(type, code) pairs: what the limits count.</summary>
     public int Pairs => Candles.Count + Tickers.Count;

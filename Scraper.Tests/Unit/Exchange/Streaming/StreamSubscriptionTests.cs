@@ -18,6 +18,15 @@ public class StreamSubscriptionTests
     }
 
     [Fact]
+    public void The_ticker_of_every_market_given_is_asked_for_also_of_a_market_with_day_series_only()
+    {
+        var subscription = StreamSubscription.For([S("KRW-BTC", 1), new SeriesKey("KRW-ETH", CandleUnit.Day)], ["KRW-BTC", "KRW-ETH"]);
+        Assert.Equal(
+            """[{"ticket":"t"},{"type":"candle.1m","codes":["KRW-BTC"]},{"type":"ticker","codes":["KRW-BTC","KRW-ETH"]},{"format":"DEFAULT"}]""",
+            subscription.ToRequest("t"));
+    }
+
+    [Fact]
     public void One_part_unless_the_limit_requires_more_and_a_market_stays_whole()
     {
         var subscription = StreamSubscription.For(Enumerable.Range(0, 10).SelectMany(i => new[] { S($"KRW-C{i}", 1), S($"KRW-C{i}", 5) }));
