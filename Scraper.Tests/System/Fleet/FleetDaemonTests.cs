@@ -105,7 +105,12 @@ public sealed class FleetDaemonTests(ITestOutputHelper output) : PostgresExchang
             var killedAt = DateTimeOffset.UtcNow;
             output.WriteLine($"killed {Addresses[0]} holding {DaemonHarness.Sample(before, "scraper_fleet_leases_held{kind=\"windows\"}")} chunks after {DaemonHarness.Sample(before, "scraper_fleet_windows_completed_total")} windows");
 
-            for (var i = 1; i < scrapers.Count; i++) await DaemonHarness.WaitForFollowingAsync(scrapers[i], ports[i], markets, TimeSpan.FromSeconds(90));
+            // A scraper follows (holds follow leases) only once its backfill is done; each follows only its share.
+            for (var i = 1; i < scrapers.Count; i++)
+            {
+                await DaemonHarness.WaitForMetricsAsync(scrapers[i], ports[i], m => DaemonHarness.Sample(m, "scraper_fleet_leases_held{kind=\"follow\"}") >= 1,
+                    TimeSpan.FromSeconds(90), "finish the backfill and follow a series");
+            }
             var after = await Task.WhenAll(ports.Skip(1).Select(DaemonHarness.ScrapeAsync));
             var takenOver = after.Sum(m => DaemonHarness.Sample(m, "scraper_fleet_leases_taken_over_total{kind=\"windows\"}") ?? 0);
             output.WriteLine($"the others took over {takenOver} chunks ({after.Sum(m => DaemonHarness.Sample(m, "scraper_fleet_windows_taken_over_total") ?? 0)} windows) and finished {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:0.0} s after the kill");
