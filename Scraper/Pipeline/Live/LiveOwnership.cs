@@ -35,6 +35,6 @@ internal sealed class LiveOwnership
             var before = Interlocked.Exchange(ref _owned, owned) ?? None;
             var added = owned.Where(k => !before.Contains(k)).ToList();
             if (added.Count > 0) gained(added);
-        }, failed);
+        }, onError: failed);
     }
 }
