@@ -88,9 +88,11 @@ public sealed class FleetLiveTests(ITestOutputHelper output) : PostgresExchangeT
             var reconciledAfter = reconciled is null ? "never" : $"{(reconciled.At - killedAt).TotalSeconds:0.0} s";
             output.WriteLine($"after SIGKILL of {Addresses[0]} (lease period {LeasePeriod}): {Addresses[heir]} follows {victim} after {leased.TotalSeconds:0.0} s, " +
                              $"reconciled it after {reconciledAfter} (from {reconciled?.SourceIp}), stored its forming stream candle after {live.TotalSeconds:0.0} s");
-            Assert.Equal(Addresses[heir], reconciled?.SourceIp);
-            Assert.True(leased < TimeSpan.FromSeconds(2 * 1.5 + 1.5), $"the follow lease moved after {leased.TotalSeconds:0.0} s");
-            Assert.True(live < TimeSpan.FromSeconds(2 * 1.5 + 4), $"the stream candles were stored again after {live.TotalSeconds:0.0} s");
+            Assert.NotNull(reconciled);
+            Assert.Equal(Addresses[heir], reconciled.SourceIp);
+            // A lease expires a period after its last renewal and is claimed within a third of a period; a busy machine adds seconds.
+            Assert.True(reconciled.At - killedAt < TimeSpan.FromSeconds(2 * 1.5 + 1.5), $"reconciled after {reconciledAfter}");
+            Assert.True(live < TimeSpan.FromSeconds(2 * 1.5 + 5), $"the stream candles were stored again after {live.TotalSeconds:0.0} s");
 
             // Everything up to now is reconciled (every 20 s) and exactly the exchange's.
             var end = DateTimeOffset.UtcNow;
@@ -134,6 +136,9 @@ public sealed class FleetLiveTests(ITestOutputHelper output) : PostgresExchangeT
     {
         using var store = OpenReadOnly(database);
         var clock = Stopwatch.StartNew();
-        while (Markets.Any(mk => store.GetCoverage(new SeriesKey(mk, Minute)) is not [.., var last] || last.End < until) && clock.Elapsed < timeout) await Task.Delay(200);
+        List<string> behind;
+        while ((behind = [.. Markets.Where(mk => store.GetCoverage(new SeriesKey(mk, Minute)) is not [.., var last] || last.End < until)]).Count > 0 && clock.Elapsed < timeout)
+            await Task.Delay(200);
+        Assert.True(behind.Count == 0, $"not reconciled up to {until:HH:mm:ss} within {timeout.TotalSeconds:0} s: " + string.Join(", ", behind));
     }
 }
