@@ -66,11 +66,12 @@ public sealed class FleetLiveTests(ITestOutputHelper output) : PostgresExchangeT
 
             // SIGKILL the first: another scraper holds its series, reconciles it at once and stores its stream candles.
             var victim = Markets.Single(mk => owner[mk][0] == Addresses[0]);
+            using var store = OpenReadOnly(database);
             var killedAt = DateTimeOffset.UtcNow;
             var clock = Stopwatch.StartNew();
             var beforeKill = Exchange.Requests.Count;
             scrapers[0].KillHard();
-            var left = FormingCandles(database, victim);
+            var left = FormingCandles(store, victim);
             int survivor;
             do
             {
@@ -83,7 +84,7 @@ public sealed class FleetLiveTests(ITestOutputHelper output) : PostgresExchangeT
             var leased = clock.Elapsed;
             Assert.True(survivor >= 0, $"no scraper follows {victim} {leased.TotalSeconds:0} s after the kill");
             var heir = survivor + 1;
-            var live = await StoredLiveAfterAsync(database, victim, left, killedAt, TimeSpan.FromSeconds(20));
+            var live = await StoredLiveAfterAsync(store, victim, left, killedAt, TimeSpan.FromSeconds(20));
             var reconciled = CandleRequests(Exchange.Requests.Skip(beforeKill)).FirstOrDefault(x => x.Market == victim).Request;
             var reconciledAfter = reconciled is null ? "never" : $"{(reconciled.At - killedAt).TotalSeconds:0.0} s";
             output.WriteLine($"after SIGKILL of {Addresses[0]} (lease period {LeasePeriod}): {Addresses[heir]} follows {victim} after {leased.TotalSeconds:0.0} s, " +
@@ -96,7 +97,7 @@ public sealed class FleetLiveTests(ITestOutputHelper output) : PostgresExchangeT
 
             // Everything up to now is reconciled (every 20 s) and exactly the exchange's.
             var end = DateTimeOffset.UtcNow;
-            await WaitForCoverageAsync(database, WindowPlanner.CoverableEnd(new SeriesKey(victim, Minute), end) - Minute.Interval, TimeSpan.FromSeconds(40));
+            await WaitForCoverageAsync(store, WindowPlanner.CoverableEnd(new SeriesKey(victim, Minute), end) - Minute.Interval, TimeSpan.FromSeconds(40));
             for (var i = 1; i < scrapers.Count; i++) Assert.Equal(0, await DaemonHarness.StopAsync(scrapers[i], TimeSpan.FromSeconds(20)));
             Assert.Equal(0, Exchange.Count429);
             Run.VerifyExact(database, Markets, since, end);
@@ -114,27 +115,23 @@ public sealed class FleetLiveTests(ITestOutputHelper output) : PostgresExchangeT
     /// How long after the kill a forming candle of <paramref name="market"/> differs from what the dead
     /// scraper left: only a stream writes forming candles, and the dead one writes nothing more.
     /// </summary>
-    private async Task<TimeSpan> StoredLiveAfterAsync(string database, string market, IReadOnlySet<Candle> left, DateTimeOffset killedAt, TimeSpan timeout)
+    private static async Task<TimeSpan> StoredLiveAfterAsync(PostgresCandleStore store, string market, IReadOnlySet<Candle> left, DateTimeOffset killedAt, TimeSpan timeout)
     {
         while (DateTimeOffset.UtcNow - killedAt < timeout)
         {
             var now = DateTimeOffset.UtcNow;
-            if (FormingCandles(database, market).Any(c => c.StartUtc == Minute.AlignDown(now) && !left.Contains(c))) return now - killedAt;
+            if (FormingCandles(store, market).Any(c => c.StartUtc == Minute.AlignDown(now) && !left.Contains(c))) return now - killedAt;
             await Task.Delay(100);
         }
         throw new TimeoutException($"no stream candle of {market} stored within {timeout.TotalSeconds:0} s of the kill");
     }
 
     /// <summary>The stored candles of <paramref name="market"/> that started in this minute or the last.</summary>
-    private IReadOnlySet<Candle> FormingCandles(string database, string market)
-    {
-        using var store = OpenReadOnly(database);
-        return store.ReadCandles(new SeriesKey(market, Minute), Minute.AlignDown(DateTimeOffset.UtcNow) - Minute.Interval, null).ToHashSet();
-    }
+    private static IReadOnlySet<Candle> FormingCandles(PostgresCandleStore store, string market) =>
+        store.ReadCandles(new SeriesKey(market, Minute), Minute.AlignDown(DateTimeOffset.UtcNow) - Minute.Interval, null).ToHashSet();
 
-    private async Task WaitForCoverageAsync(string database, DateTimeOffset until, TimeSpan timeout)
+    private static async Task WaitForCoverageAsync(PostgresCandleStore store, DateTimeOffset until, TimeSpan timeout)
     {
-        using var store = OpenReadOnly(database);
         var clock = Stopwatch.StartNew();
         List<string> behind;
         while ((behind = [.. Markets.Where(mk => store.GetCoverage(new SeriesKey(mk, Minute)) is not [.., var last] || last.End < until)]).Count > 0 && clock.Elapsed < timeout)
