@@ -128,7 +128,7 @@ internal sealed class CompositionRoot : IDisposable
         var writer = new CandleResultWriter(store, _telemetry, _app.Time, Loggers.CreateLogger<CandleResultWriter>());
         _fleet = FleetSetup.Open(Settings, store, Metrics, Loggers, _app);
         _collector = new CandleCollector(Settings.Series, Settings.Since, store, pipeline, CandleLimiter, writer, _telemetry, _app.Time, _scheduler, Loggers.CreateLogger<CandleCollector>(), _fleet);
-        _live = new LiveWiring(Settings, store, _collector, Metrics, Loggers, _app.Time, _scheduler, _liveEvents);
+        _live = new LiveWiring(Settings, store, _collector, Metrics, Loggers, _app.Time, _scheduler, _liveEvents, _fleet);
         return store;
     }
 

@@ -9,7 +9,8 @@ namespace Scraper.Hosting;
 /// <summary>
 /// Wires the sharing of work: leases in the PostgreSQL database (with their metrics) when --db is
 /// PostgreSQL, local leases that grant everything for SQLite. The metrics listen to the leases'
-/// and the pipeline's events here, so neither of them knows about Prometheus.
+/// and the pipeline's events here, so neither of them knows about Prometheus. In a fleet
+/// scraper_following is 1 only for the series whose follow lease this scraper holds.
 /// </summary>
 internal static partial class FleetSetup
 {
@@ -36,8 +37,16 @@ internal static partial class FleetSetup
             fleet.LeasesHeld.WithLabels("follow").Set(leases.Held(LeaseKind.Follow));
         });
         LogJoined(logger, settings.Instance, connection.Target, settings.LeasePeriod.TotalSeconds);
-        return new FleetWork(leases, store, events, app.Time, loggers);
+        var work = new FleetWork(leases, store, events, app.Time, loggers);
+        work.Followed.Subscribe(held =>
+        {
+            foreach (var key in settings.Series) metrics.Following.WithLabels(key.Market, key.Unit.Name).Set(held.Contains(key) ? 1 : 0);
+        }, onError: e => LogFollowingMetricFailed(logger, e.GetType().Name, e.Message));
+        return work;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "scraper_following stopped following the follow leases: {Type}: {Message}")]
+    private static partial void LogFollowingMetricFailed(ILogger logger, string type, string message);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "sharing the work with every scraper on {Target} as {Instance}: leases of {Seconds:0.#} s")]
     private static partial void LogJoined(ILogger logger, string instance, string target, double seconds);

@@ -5,7 +5,6 @@ using Scraper.Metrics;
 using Scraper.Pipeline;
 using Scraper.Pipeline.Live;
 using Scraper.Storage;
-using Scraper.Storage.Postgres;
 
 namespace Scraper.Hosting;
 
@@ -13,23 +12,17 @@ namespace Scraper.Hosting;
 /// Follow mode after the backfill: the live follower over the WebSocket stream (--live stream), or
 /// polling (--live poll, or when no minute unit is configured). Its events feed <see cref="StreamMetrics"/>
 /// and <paramref name="events"/> (the ticker: stream prices, and what REST must still poll).
+/// Scrapers sharing a PostgreSQL database each receive every series from the stream but write and
+/// reconcile only the series whose follow lease they hold (<see cref="FleetWork.Followed"/>).
 /// </summary>
 internal sealed class LiveWiring(ScraperSettings settings, ICandleStore store, CandleCollector collector, ScraperMetrics metrics,
-    ILoggerFactory loggers, TimeProvider time, IScheduler scheduler, IObserver<LiveEvent> events)
+    ILoggerFactory loggers, TimeProvider time, IScheduler scheduler, IObserver<LiveEvent> events, FleetWork fleet)
 {
     /// <summary>Follows until <paramref name="stop"/>.</summary>
     public async Task FollowAsync(CancellationToken stop)
     {
         if (settings.Live == LiveSource.Poll || settings.Series.All(s => s.Unit.IsDay))
         {
-            await collector.FollowAsync(stop);
-            return;
-        }
-        if (PostgresConnectionSettings.IsPostgres(settings.DbPath))
-        {
-            // Scrapers sharing a database share the following through follow leases, which the
-            // polling collector holds; the stream follower would follow every series on every scraper.
-            loggers.CreateLogger("Scraper.Live").LogInformation("following by REST polling: scrapers sharing a PostgreSQL database follow each series from one scraper at a time (follow leases)");
             await collector.FollowAsync(stop);
             return;
         }
@@ -40,15 +33,16 @@ internal sealed class LiveWiring(ScraperSettings settings, ICandleStore store, C
             DeadAfter = settings.StreamPing * 1.5,
             ConnectTimeout = settings.RequestTimeout,
         }, time);
+        await using var share = fleet.Follow(settings.Series, stop);
         var follower = new LiveFollower(settings.Series, stream.Follow(StreamSubscription.For(settings.Series, settings.Markets)), collector, store,
-            new LiveOptions { ReconcileEvery = settings.ReconcileEvery }, time, scheduler, loggers.CreateLogger<LiveFollower>());
+            new LiveOptions { ReconcileEvery = settings.ReconcileEvery }, time, scheduler, loggers.CreateLogger<LiveFollower>(), share is null ? null : fleet.Followed);
         var streamMetrics = new StreamMetrics(metrics.Registry);
         var log = loggers.CreateLogger("Scraper.Metrics");
         using var publishing = follower.Events.Subscribe(e => Publish(streamMetrics, e),
             onError: e => log.LogError("live metrics stopped: {Type}: {Message}", e.GetType().Name, e.Message));
         using var forwarding = follower.Events.Subscribe(events.OnNext,
             onError: e => log.LogError("live events for the ticker stopped: {Type}: {Message}", e.GetType().Name, e.Message));
-        foreach (var key in settings.Series) metrics.Following.WithLabels(key.Market, key.Unit.Name).Set(1);
+        if (share is null) foreach (var key in settings.Series) metrics.Following.WithLabels(key.Market, key.Unit.Name).Set(1); // else FleetSetup: the series held
         await follower.RunAsync(stop);
     }
 

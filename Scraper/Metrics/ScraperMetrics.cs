@@ -45,7 +45,7 @@ internal sealed class ScraperMetrics
         NewestCandle = f.CreateGauge("scraper_newest_candle_timestamp_seconds", "Unix time of the start of the newest stored candle.", Series);
         CoveredUntil = f.CreateGauge("scraper_covered_until_timestamp_seconds", "Unix time up to which the series is covered without a gap since --since.", Series);
         CandleInterval = f.CreateGauge("scraper_candle_interval_seconds", "Length of one candle of the series.", Series);
-        Following = f.CreateGauge("scraper_following", "1 once the backfill of the series is complete and the daemon follows it.", Series);
+        Following = f.CreateGauge("scraper_following", "1 once the backfill of the series is complete and the daemon follows it (in a fleet: while it holds the series' follow lease).", Series);
         StoreFailures = f.CreateCounter("scraper_store_failures_total", "Database writes that failed.");
         StoreAvailable = f.CreateGauge("scraper_store_available", "0 while the scraper waits for an unavailable database (PostgreSQL down or restarting), else 1.");
         StoreConnectionFailures = f.CreateCounter("scraper_store_connection_failures_total", "Database calls that failed transiently and are retried after a wait.");

@@ -1,3 +1,5 @@
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
 using Microsoft.Extensions.Logging;
 using Scraper.Domain;
 using Scraper.Storage;
@@ -13,6 +15,7 @@ namespace Scraper.Pipeline;
 internal sealed class FleetWork(IWorkLeases leases, ICandleStore store, IFleetEvents? events, TimeProvider time, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger("Scraper.Fleet");
+    private readonly BehaviorSubject<IReadOnlySet<SeriesKey>> _followed = new(new HashSet<SeriesKey>());
     private FollowShare? _share;
 
     /// <summary>The leases behind this fleet.</summary>
@@ -30,6 +33,9 @@ internal sealed class FleetWork(IWorkLeases leases, ICandleStore store, IFleetEv
     /// <summary>Whether this scraper follows <paramref name="key"/>: always alone, in a fleet while it holds the series' follow lease.</summary>
     public bool Follows(SeriesKey key) => !leases.IsShared || _share?.Follows(key) == true;
 
+    /// <summary>The series this scraper follows in a fleet: the current set on subscription, then every change (nothing alone).</summary>
+    public IObservable<IReadOnlySet<SeriesKey>> Followed => _followed.AsObservable();
+
     /// <summary>How long the follow loop sleeps: until <paramref name="wake"/> alone; in a fleet at most a third of a lease period, to notice a series it took over.</summary>
     public TimeSpan Sleep(TimeSpan wake) => leases.IsShared && wake > leases.Period / 3 ? leases.Period / 3 : wake;
 
@@ -37,7 +43,8 @@ internal sealed class FleetWork(IWorkLeases leases, ICandleStore store, IFleetEv
     public IAsyncDisposable? Follow(IReadOnlyList<SeriesKey> series, CancellationToken stop)
     {
         if (!leases.IsShared) return null;
-        var share = _share = new FollowShare(leases, series, time, _logger);
+        _followed.OnNext(new HashSet<SeriesKey>());
+        var share = _share = new FollowShare(leases, series, time, _logger, _followed.OnNext);
         var done = CancellationTokenSource.CreateLinkedTokenSource(stop);
         return new Stopper(done, Task.Run(() => share.RunAsync(done.Token), CancellationToken.None), time);
     }

@@ -10,11 +10,14 @@ namespace Scraper.Pipeline;
 /// holds its follow lease. Every third of a lease period the scraper says it is alive, renews its
 /// leases, gives back what exceeds its share (series ÷ live scrapers, rounded up) so that a newcomer
 /// gets some, and claims free or expired ones up to its share — so a dead follower's series are
-/// taken over about one lease period after its last renewal.
+/// taken over about one lease period after its last renewal. Every change of the series it follows
+/// is reported to <c>changed</c> (a copy, empty once the leases are given back).
 /// </summary>
-internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<SeriesKey> series, TimeProvider time, ILogger logger)
+internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<SeriesKey> series, TimeProvider time, ILogger logger,
+    Action<IReadOnlySet<SeriesKey>>? changed = null)
 {
     private readonly ConcurrentDictionary<SeriesKey, bool> _held = new();
+    private HashSet<SeriesKey> _reported = [];
 
     /// <summary>Whether this scraper follows <paramref name="key"/> now.</summary>
     public bool Follows(SeriesKey key) => _held.ContainsKey(key);
@@ -32,6 +35,7 @@ internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<Seri
             {
                 LogFailed(logger, e.Message);
             }
+            Report();
             try
             {
                 await Task.Delay(leases.Period / 3, time, stop);
@@ -50,6 +54,15 @@ internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<Seri
             LogFailed(logger, e.Message);
         }
         _held.Clear();
+        Report();
+    }
+
+    private void Report()
+    {
+        var now = _held.Keys.ToHashSet();
+        if (now.SetEquals(_reported)) return;
+        _reported = now;
+        changed?.Invoke(now);
     }
 
     private void Balance(int members)

@@ -105,7 +105,12 @@ public sealed class FleetDaemonTests(ITestOutputHelper output) : PostgresExchang
             var killedAt = DateTimeOffset.UtcNow;
             output.WriteLine($"killed {Addresses[0]} holding {DaemonHarness.Sample(before, "scraper_fleet_leases_held{kind=\"windows\"}")} chunks after {DaemonHarness.Sample(before, "scraper_fleet_windows_completed_total")} windows");
 
-            for (var i = 1; i < scrapers.Count; i++) await DaemonHarness.WaitForFollowingAsync(scrapers[i], ports[i], markets, TimeSpan.FromSeconds(90));
+            // A scraper follows (holds follow leases) only once its backfill is done; each follows only its share.
+            for (var i = 1; i < scrapers.Count; i++)
+            {
+                await DaemonHarness.WaitForMetricsAsync(scrapers[i], ports[i], m => DaemonHarness.Sample(m, "scraper_fleet_leases_held{kind=\"follow\"}") >= 1,
+                    TimeSpan.FromSeconds(90), "finish the backfill and follow a series");
+            }
             var after = await Task.WhenAll(ports.Skip(1).Select(DaemonHarness.ScrapeAsync));
             var takenOver = after.Sum(m => DaemonHarness.Sample(m, "scraper_fleet_leases_taken_over_total{kind=\"windows\"}") ?? 0);
             output.WriteLine($"the others took over {takenOver} chunks ({after.Sum(m => DaemonHarness.Sample(m, "scraper_fleet_windows_taken_over_total") ?? 0)} windows) and finished {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:0.0} s after the kill");
@@ -139,8 +144,9 @@ public sealed class FleetDaemonTests(ITestOutputHelper output) : PostgresExchang
     {
         var database = await Server.CreateDatabaseAsync();
         var ports = Addresses.Select(_ => ScraperProcess.FreePort()).ToList();
+        // Polling (FleetLiveTests does the same with the stream).
         var scrapers = Addresses.Select((a, i) => DaemonHarness.Start(Exchange, Connection(database).Db, ports[i], "KRW-BTC,KRW-ETH,KRW-XRP", "2h",
-            FleetOptions(database, a))).ToList();
+            [.. FleetOptions(database, a), "--live", "poll"])).ToList();
         try
         {
             // Balanced: one series each.
@@ -150,17 +156,21 @@ public sealed class FleetDaemonTests(ITestOutputHelper output) : PostgresExchang
             scrapers[0].KillHard();
             var killed = System.Diagnostics.Stopwatch.StartNew();
             await DaemonHarness.WaitForMetricsAsync(scrapers[1], ports[1], _ => true, TimeSpan.FromSeconds(5), "answer");
+            string[] markets = ["KRW-BTC", "KRW-ETH", "KRW-XRP"];
+            bool OneFollowerEach(string[] scrapes) => markets.All(market => scrapes.Sum(m => DaemonHarness.Sample(m, $"scraper_following{{market=\"{market}\",unit=\"1\"}}")) == 1);
             double held;
+            string[] scrapes;
             do
             {
-                var scrapes = await Task.WhenAll(ports.Skip(1).Select(DaemonHarness.ScrapeAsync));
+                scrapes = await Task.WhenAll(ports.Skip(1).Select(DaemonHarness.ScrapeAsync));
                 held = scrapes.Sum(m => DaemonHarness.Sample(m, "scraper_fleet_leases_held{kind=\"follow\"}") ?? 0);
-                if (held == 3) break;
+                if (held == 3 && OneFollowerEach(scrapes)) break;
                 await Task.Delay(100);
             }
             while (killed.Elapsed < TimeSpan.FromSeconds(20));
             output.WriteLine($"follow failover after SIGKILL: {killed.Elapsed.TotalSeconds:0.0} s with a lease period of {LeasePeriod}");
             Assert.Equal(3, held);
+            Assert.True(OneFollowerEach(scrapes), "scraper_following is 1 on one survivor per series:\n" + string.Join("\n", scrapes));
             Assert.True(killed.Elapsed < TimeSpan.FromSeconds(2 * 1.5 + 1.5), $"failover took {killed.Elapsed.TotalSeconds:0.0} s");
         }
         finally

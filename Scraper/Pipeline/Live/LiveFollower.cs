@@ -15,7 +15,9 @@ namespace Scraper.Pipeline.Live;
 /// (plus a follow-up once the interval of the outage can be covered), and polling for day candles.
 /// When the stream cannot be established (<see cref="LiveOptions.FallbackAfterFailures"/> failed
 /// attempts in a row) the minute series are polled as in poll mode until a connection succeeds;
-/// the stream keeps retrying on its capped back-off.
+/// the stream keeps retrying on its capped back-off. In a fleet (<c>followed</c>: the series this
+/// scraper holds the follow leases of) it writes and reconciles only those, and reconciles a series
+/// at once when it takes it over.
 /// </summary>
 internal sealed partial class LiveFollower(
     IReadOnlyList<SeriesKey> series,
@@ -25,8 +27,10 @@ internal sealed partial class LiveFollower(
     LiveOptions options,
     TimeProvider time,
     IScheduler scheduler,
-    ILogger<LiveFollower> logger)
+    ILogger<LiveFollower> logger,
+    IObservable<IReadOnlySet<SeriesKey>>? followed = null)
 {
+    private readonly LiveOwnership _owned = new();
     private readonly ISubject<LiveEvent> _events = Subject.Synchronize(new Subject<LiveEvent>());
     private readonly Dictionary<SeriesKey, DateTimeOffset> _due = [];
     private readonly Dictionary<SeriesKey, DateTimeOffset> _followUp = [];
@@ -51,10 +55,11 @@ internal sealed partial class LiveFollower(
             foreach (var key in series) _due[key] = key.Unit.IsDay ? PollDue(key, now) : now + options.ReconcilePeriod(key.Unit);
         }
         LogFollowing(logger, series.Count(k => !k.Unit.IsDay), series.Count(k => k.Unit.IsDay), options.ReconcileEvery.TotalMinutes);
+        using var owning = _owned.Track(followed, gained => Guard(() => TakeOver(gained)), e => Guard(() => throw new InvalidOperationException("the follow leases stopped reporting", e)));
 
         var shared = stream.Publish();
         using var writes = shared.OfType<StreamCandle>().Buffer(options.FlushInterval, scheduler).Where(b => b.Count > 0)
-            .Subscribe(batch => Guard(() => { foreach (var stored in sink.Write(batch)) _events.OnNext(stored); }), onError: e => _failed.TrySetException(e));
+            .Subscribe(batch => Guard(() => { foreach (var stored in sink.Write(_owned.Mine(batch))) _events.OnNext(stored); }), onError: e => _failed.TrySetException(e));
         using var control = shared.Subscribe(e => Guard(() => OnStreamEvent(e)), onError: e => _failed.TrySetException(e));
         using var connection = shared.Connect();
 
@@ -65,7 +70,7 @@ internal sealed partial class LiveFollower(
             CancellationTokenSource wake;
             lock (_gate)
             {
-                due = [.. series.Where(k => _due[k] <= now)];
+                due = [.. series.Where(k => _owned.Owns(k) && _due[k] <= now)];
                 wake = _wake;
             }
             if (due.Count > 0)
@@ -73,12 +78,12 @@ internal sealed partial class LiveFollower(
                 if (!await PassAsync(due, now, stop)) break;
                 continue;
             }
-            DateTimeOffset next;
-            lock (_gate) next = series.Min(k => _due[k]);
+            DateTimeOffset? next;
+            lock (_gate) next = series.Where(_owned.Owns).Min(k => (DateTimeOffset?)_due[k]);
             using var either = CancellationTokenSource.CreateLinkedTokenSource(stop, wake.Token);
             try
             {
-                await Task.WhenAny(Task.Delay(next - now, time, either.Token), _failed.Task);
+                await Task.WhenAny(Task.Delay(next - now ?? Timeout.InfiniteTimeSpan, time, either.Token), _failed.Task);
             }
             catch (OperationCanceledException)
             {
@@ -133,7 +138,7 @@ internal sealed partial class LiveFollower(
                 LogConnected(logger, c.Connection, c.Pairs);
                 _failures = 0;
                 SetState(LiveState.Streaming, "connected");
-                ScheduleReconcile(c.At);
+                ScheduleReconcile(c.At, series);
                 break;
             case StreamDisconnected d when d.WasConnected:
                 LogDisconnected(logger, d.Connection, d.Reason, d.Detail, d.RetryIn.TotalSeconds);
@@ -151,12 +156,24 @@ internal sealed partial class LiveFollower(
         }
     }
 
-    /// <summary>Every streamed series now, and again once the intervals of the outage can be covered.</summary>
-    private void ScheduleReconcile(DateTimeOffset at)
+    /// <summary>Series this scraper took over from another: what their previous follower may not have stored is reconciled (or polled) now.</summary>
+    private void TakeOver(IReadOnlyList<SeriesKey> gained)
+    {
+        var now = time.GetUtcNow();
+        LogTakenOver(logger, gained.Count, string.Join(", ", gained));
+        lock (_gate)
+        {
+            foreach (var key in gained.Where(k => k.Unit.IsDay)) _due[key] = now;
+        }
+        ScheduleReconcile(now, gained);
+    }
+
+    /// <summary>These streamed series now, and again once the intervals of the outage can be covered.</summary>
+    private void ScheduleReconcile(DateTimeOffset at, IEnumerable<SeriesKey> keys)
     {
         lock (_gate)
         {
-            foreach (var key in series.Where(k => !k.Unit.IsDay))
+            foreach (var key in keys.Where(k => !k.Unit.IsDay))
             {
                 _due[key] = at;
                 _followUp[key] = key.Unit.AlignDown(at) + 2 * key.Unit.Interval + options.AfterClose;
@@ -215,6 +232,9 @@ internal sealed partial class LiveFollower(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "following live: {Minute} minute series from the stream (1-minute series reconciled by REST every {Minutes:0} min, longer units proportionally, and after every reconnection), {Day} day series by polling")]
     private static partial void LogFollowing(ILogger logger, int minute, int day, double minutes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "live: now following {Count} series ({Series}): reconciling what the previous follower may not have stored, then writing their stream candles")]
+    private static partial void LogTakenOver(ILogger logger, int count, string series);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "stream connection {Connection}: subscribed to {Pairs} streams")]
     private static partial void LogConnected(ILogger logger, int connection, int pairs);

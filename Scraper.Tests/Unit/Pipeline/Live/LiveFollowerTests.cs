@@ -18,7 +18,7 @@ namespace Scraper.Tests.Pipeline.Live;
 /// in-process exchange answering from <see cref="FakeMarketData"/>, a real SQLite file, and virtual
 /// time on both clocks.
 /// </summary>
-public sealed class LiveFollowerTests : IDisposable
+public sealed partial class LiveFollowerTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 30, TimeSpan.Zero);
     private static readonly SeriesKey Btc1 = new("KRW-BTC", CandleUnit.FromMinutes(1));
@@ -32,6 +32,7 @@ public sealed class LiveFollowerTests : IDisposable
     private readonly SqliteCandleStore _store;
     private readonly RateLimitGroup _limiter;
     private readonly FunctionClient _client;
+    private readonly CandleCollector _collector;
     private readonly LiveFollower _follower;
     private readonly CancellationTokenSource _stop = new();
 
@@ -45,8 +46,8 @@ public sealed class LiveFollowerTests : IDisposable
         _client = new FunctionClient(q => Task.FromResult(Answer(q)));
         var pipeline = new CandleFetchPipeline(_client, _limiter, new RetryPolicy(), _scheduler, metrics, new FailureLog(lines.For("x"), _time), lines.For<CandleFetchPipeline>());
         var writer = new CandleResultWriter(_store, metrics, _time, lines.For<CandleResultWriter>());
-        var collector = new CandleCollector([Btc1, BtcDay], T0 - TimeSpan.FromHours(2), _store, pipeline, _limiter, writer, metrics, _time, _scheduler, lines.For<CandleCollector>());
-        _follower = new LiveFollower([Btc1, BtcDay], _stream, collector, _store,
+        _collector = new CandleCollector([Btc1, BtcDay], T0 - TimeSpan.FromHours(2), _store, pipeline, _limiter, writer, metrics, _time, _scheduler, lines.For<CandleCollector>());
+        _follower = new LiveFollower([Btc1, BtcDay], _stream, _collector, _store,
             new LiveOptions { ReconcileEvery = TimeSpan.FromMinutes(5) }, _time, _scheduler, lines.For<LiveFollower>());
         _follower.Events.Subscribe(_events.Enqueue);
     }
