@@ -33,6 +33,7 @@ internal sealed partial class LiveFollower(
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource _wake = new();
+    private ReconcileSlots? _slots;
     private LiveState _state = LiveState.Connecting;
     private int _failures;
 
@@ -46,9 +47,11 @@ internal sealed partial class LiveFollower(
     {
         var sink = new LiveCandleSink(store, series.ToHashSet(), time);
         var now = time.GetUtcNow();
+        var slots = new ReconcileSlots(series, options, now);
         lock (_gate)
         {
-            foreach (var key in series) _due[key] = key.Unit.IsDay ? PollDue(key, now) : now + options.ReconcilePeriod(key.Unit);
+            _slots = slots;
+            foreach (var key in series) _due[key] = key.Unit.IsDay ? PollDue(key, now) : slots.Next(key, now);
         }
         LogFollowing(logger, series.Count(k => !k.Unit.IsDay), series.Count(k => k.Unit.IsDay), options.ReconcileEvery.TotalMinutes);
 
@@ -106,7 +109,8 @@ internal sealed partial class LiveFollower(
         {
             foreach (var key in due)
             {
-                var next = polled.Contains(key) ? PollDue(key, time.GetUtcNow()) : now + options.ReconcilePeriod(key.Unit);
+                // Counted from the pass's end: a slot that fell inside a long pass was served by it.
+                var next = polled.Contains(key) ? PollDue(key, time.GetUtcNow()) : _slots!.Next(key, time.GetUtcNow());
                 if (_followUp.TryGetValue(key, out var followUp))
                 {
                     if (followUp > now && followUp < next) next = followUp;
