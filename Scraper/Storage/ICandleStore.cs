@@ -17,6 +17,15 @@ internal interface ICandleStore : IDisposable
     /// </summary>
     int SaveResponse(SeriesKey series, IReadOnlyList<Candle> candles, TimeRange? covered);
 
+    /// <summary>
+    /// Upserts the candles of many series in ONE transaction (one commit to disk for the lot) and
+    /// touches no coverage: for candles that prove nothing complete, such as the stream's forming
+    /// ones. The upsert rule is <see cref="SaveResponse"/>'s (the last candle of a key wins, whole).
+    /// The whole batch is refused before anything is written when a candle is not of its entry's
+    /// series. Returns the number of candles written.
+    /// </summary>
+    int SaveUncovered(IReadOnlyList<SeriesCandles> batch);
+
     /// <summary>The covered ranges of a series, merged, sorted by start.</summary>
     IReadOnlyList<TimeRange> GetCoverage(SeriesKey series);
 

@@ -18,4 +18,15 @@ internal static class StoreArguments
                 throw new ArgumentException($"every candle must belong to {series}; got {candle?.Market}/{candle?.Unit}", nameof(candles));
         }
     }
+
+    /// <summary>A batch is rejected whole, before anything is written, when one candle is not of its entry's series.</summary>
+    public static void CheckBatch(IReadOnlyList<SeriesCandles> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        foreach (var entry in batch)
+        {
+            ArgumentNullException.ThrowIfNull(entry, nameof(batch));
+            CheckResponse(entry.Series, entry.Candles);
+        }
+    }
 }

@@ -128,9 +128,7 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         var backfillRate = other.Count > 1 ? (other.Count - 1) / (other[^1].At - other[0].At).TotalSeconds : double.NaN;
         var tickers = requests.Count(r => r.Path.StartsWith("/v1/ticker", StringComparison.Ordinal) && r.At >= steadyFrom && r.At < steadyTo);
         var window = requests.Where(r => IsDaemonCandleRequest(r) && r.At >= steadyFrom && r.At < steadyTo).ToList();
-        // The follow-up of the reconciliation after connecting (one request per series, up to two of
-        // its unit's intervals later) is start cost as well: for units above 1 it falls in the window.
-        var followUps = mode == "stream" ? window.Where(r => !r.Path.EndsWith("/1", StringComparison.Ordinal)).Select(r => (r.Path, Market(r))).Distinct().Count() : 0;
+        var followUps = mode == "stream" ? ConnectFollowUps(requests, exchange.Stream.AcceptedAt[0], steadyFrom, steadyTo) : 0;
         var byUnit = string.Join(", ", window.GroupBy(r => r.Path[(r.Path.LastIndexOf('/') + 1)..]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}m: {g.Count()}"));
         var scheduled = mode == "stream" ? units.Sum(u => Followed.Length / new LiveOptions().ReconcilePeriod(CandleUnit.FromMinutes(u)).TotalMinutes) : double.NaN;
         var row = new LiveRow(mode, $"{Followed.Length} x {string.Join(',', units)}", lags, Followed.Length * closes - NoTrade(exchange, firstClose, closes),
@@ -188,6 +186,23 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         lags.Sort();
         return lags;
     }
+
+    /// <summary>
+    /// The requests in [from, to) that are the follow-up of the reconciliation after connecting (start
+    /// cost, of any unit): per series, its first request after that reconciliation's once the
+    /// follow-up is due, two of its unit's intervals after the connection's. Every other request of a
+    /// series in the window, its periodic reconciliation included, is steady cost.
+    /// </summary>
+    private static int ConnectFollowUps(IReadOnlyList<RecordedRequest> requests, DateTimeOffset connected, DateTimeOffset from, DateTimeOffset to) =>
+        requests.Where(r => IsDaemonCandleRequest(r) && r.Status == 200 && r.At >= connected)
+            .GroupBy(r => (r.Path, Market: Market(r)))
+            .Select(series =>
+            {
+                var unit = CandleUnit.FromMinutes(int.Parse(series.Key.Path[(series.Key.Path.LastIndexOf('/') + 1)..], CultureInfo.InvariantCulture));
+                var due = unit.AlignDown(connected) + 2 * unit.Interval;
+                return series.OrderBy(r => r.At).Skip(1).FirstOrDefault(r => r.At >= due);
+            })
+            .Count(r => r is not null && r.At >= from && r.At < to);
 
     /// <summary>Waits until the daemon sent no candle request for <paramref name="quiet"/>.</summary>
     private static async Task QuietAsync(FakeUpbitExchange exchange, TimeSpan quiet, TimeSpan timeout)

@@ -22,6 +22,7 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
     private readonly ConcurrentQueue<string> _subscriptions = new();
     private readonly ConcurrentQueue<(string Code, CandleUnit Unit, DateTimeOffset Start)> _dropped = new();
     private readonly List<DateTimeOffset> _connects = [];
+    private readonly ConcurrentQueue<DateTimeOffset> _acceptedAt = new();
     private readonly Random _random = new(7);
     private readonly FakeUpbitExchange _exchange = exchange;
     private int _ids;
@@ -35,6 +36,9 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
 
     /// <summary>Connections upgraded so far.</summary>
     public int Accepted => Volatile.Read(ref _accepted);
+
+    /// <summary>When each connection was upgraded (the exchange's clock), in order.</summary>
+    public IReadOnlyList<DateTimeOffset> AcceptedAt => [.. _acceptedAt];
 
     /// <summary>Upgrades refused (503 or 429).</summary>
     public int Refused => Volatile.Read(ref _refused);
@@ -71,6 +75,7 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
         }
         using var ws = await ctx.WebSockets.AcceptWebSocketAsync();
         Interlocked.Increment(ref _accepted);
+        _acceptedAt.Enqueue(_exchange.Options.Time.GetUtcNow());
         var id = Interlocked.Increment(ref _ids);
         _open[id] = ctx;
         try

@@ -216,6 +216,62 @@ public abstract class CandleStoreContractTests : IDisposable
     }
 
     [SkippableFact]
+    public void SaveUncovered_writes_many_series_in_one_transaction_and_no_coverage()
+    {
+        var eth = new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1));
+        var btc5 = new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(5));
+        var commits = 0;
+        SetBeforeCommit(Store, () => commits++);
+
+        var written = Store.SaveUncovered([new(BtcMinute, Minutes(0, 3)), new(eth, [Minute(At(1), market: "KRW-ETH")]), new(btc5, [Minute(At(5), unit: 5)])]);
+
+        Assert.Equal(5, written);
+        Assert.Equal(1, commits);
+        Assert.Equal(Minutes(0, 3), Store.ReadCandles(BtcMinute).ToList());
+        Assert.Equal([Minute(At(1), market: "KRW-ETH")], Store.ReadCandles(eth).ToList());
+        Assert.Equal([Minute(At(5), unit: 5)], Store.ReadCandles(btc5).ToList());
+        Assert.All(new[] { BtcMinute, eth, btc5 }, series => Assert.Empty(Store.GetCoverage(series)));
+    }
+
+    [SkippableFact]
+    public void SaveUncovered_lets_the_last_candle_of_a_key_win_whole_within_a_batch_and_across_batches()
+    {
+        Store.SaveResponse(BtcMinute, Minutes(0, 5), Range(0, 5));
+        Store.SaveUncovered([new(BtcMinute, [Forming])]);
+
+        Store.SaveUncovered([new(BtcMinute, [Forming, Closed with { TradePrice = 1m }]), new(BtcMinute, [Closed])]);
+
+        Assert.Equal([.. Minutes(0, 5), Closed], Store.ReadCandles(BtcMinute).ToList());
+        Assert.Equal([Range(0, 5)], Store.GetCoverage(BtcMinute));
+    }
+
+    [SkippableFact]
+    public void SaveUncovered_with_a_candle_of_another_series_is_rejected_whole_before_writing()
+    {
+        var eth = new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1));
+
+        Assert.Throws<ArgumentException>(() => Store.SaveUncovered([new(BtcMinute, Minutes(0, 3)), new(eth, [Minute(At(1), market: "KRW-ETH"), Minute(At(2))])]));
+        Assert.Throws<ArgumentException>(() => Store.SaveUncovered([new(BtcMinute, [Minute(At(1), unit: 3)])]));
+
+        Assert.Equal(0, Store.CountCandles(BtcMinute));
+        Assert.Equal(0, Store.CountCandles(eth));
+    }
+
+    [SkippableFact]
+    public void SaveUncovered_failing_before_commit_writes_nothing_of_any_series()
+    {
+        var eth = new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1));
+        SetBeforeCommit(Store, () => throw new InvalidOperationException("crash just before commit"));
+
+        Assert.Throws<InvalidOperationException>(() => Store.SaveUncovered([new(BtcMinute, Minutes(0, 3)), new(eth, [Minute(At(1), market: "KRW-ETH")])]));
+
+        SetBeforeCommit(Store, null);
+        Assert.Equal(0, Store.CountCandles(BtcMinute));
+        Assert.Equal(0, Store.CountCandles(eth));
+        Assert.Equal(0, Store.SaveUncovered([]));
+    }
+
+    [SkippableFact]
     public void ListSeries_lists_series_with_candles_or_coverage_sorted()
     {
         var eth = new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1));
@@ -296,6 +352,7 @@ public abstract class CandleStoreContractTests : IDisposable
 
         Assert.Throws<ObjectDisposedException>(() => store.CountCandles(BtcMinute));
         Assert.Throws<ObjectDisposedException>(() => store.SaveResponse(BtcMinute, [], null));
+        Assert.Throws<ObjectDisposedException>(() => store.SaveUncovered([]));
     }
 
     [SkippableFact]

@@ -5,9 +5,9 @@ using Scraper.Storage;
 namespace Scraper.Pipeline.Live;
 
 /// <summary>
-/// Writes a batch of stream candles: the last update of each candle wins, one transaction per
-/// series, no coverage (only REST proves an interval complete). Only the forming candle and the one
-/// that closed last are taken: anything older is REST's, so a late stream message can never
+/// Writes a batch of stream candles: the last update of each candle wins, one transaction for the
+/// whole batch, no coverage (only REST proves an interval complete). Only the forming candle and the
+/// one that closed last are taken: anything older is REST's, so a late stream message can never
 /// overwrite a candle that reconciliation has already made final.
 /// </summary>
 internal sealed class LiveCandleSink(ICandleStore store, IReadOnlySet<SeriesKey> followed, TimeProvider time)
@@ -24,17 +24,18 @@ internal sealed class LiveCandleSink(ICandleStore store, IReadOnlySet<SeriesKey>
             if (!followed.Contains(key) || c.StartUtc < c.Unit.AlignDown(now) - c.Unit.Interval || c.StartUtc > now) continue;
             latest[(key, c.StartUtc)] = message;
         }
-        var stored = new List<LiveStored>();
-        foreach (var series in latest.GroupBy(kv => kv.Key.Item1, kv => kv.Value))
+        var series = latest.GroupBy(kv => kv.Key.Item1, kv => kv.Value)
+            .Select(g => (Key: g.Key, Messages: g.OrderBy(m => m.Candle.StartUtc).ToList()))
+            .ToList();
+        if (series.Count == 0) return [];
+        // Each commit is a disk sync: one per flush keeps the flush short however many series it holds.
+        store.SaveUncovered([.. series.Select(s => new SeriesCandles(s.Key, s.Messages.ConvertAll(m => m.Candle)))]);
+        var storedAt = time.GetUtcNow();
+        return series.ConvertAll(s =>
         {
-            var messages = series.OrderBy(m => m.Candle.StartUtc).ToList();
-            var candles = messages.ConvertAll(m => m.Candle);
-            store.SaveResponse(series.Key, candles, covered: null);
-            var storedAt = time.GetUtcNow();
             // A snapshot repeats an older candle on (re)connecting: it says nothing about how live the stream is.
-            var lags = messages.Where(m => !m.Snapshot && m.Candle.EndUtc <= storedAt).Select(m => storedAt - m.Candle.EndUtc).ToList();
-            stored.Add(new LiveStored(series.Key, candles.Count, lags.Count > 0 ? lags.Max() : null));
-        }
-        return stored;
+            var lags = s.Messages.Where(m => !m.Snapshot && m.Candle.EndUtc <= storedAt).Select(m => storedAt - m.Candle.EndUtc).ToList();
+            return new LiveStored(s.Key, s.Messages.Count, lags.Count > 0 ? lags.Max() : null);
+        });
     }
 }

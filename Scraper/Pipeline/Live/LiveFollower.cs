@@ -11,7 +11,8 @@ namespace Scraper.Pipeline.Live;
 /// <summary>
 /// Follows the configured series live: minute candles come from the stream and are stored as they
 /// arrive (no coverage); REST keeps what only REST can do — a reconciliation pass per streamed
-/// series every <see cref="LiveOptions.ReconcilePeriod"/> and right after every (re)connection
+/// series every <see cref="LiveOptions.ReconcilePeriod"/>, on its own slot so that the series
+/// trickle rather than burst (<see cref="ReconcileSlots"/>), and right after every (re)connection
 /// (plus a follow-up once the interval of the outage can be covered), and polling for day candles.
 /// When the stream cannot be established (<see cref="LiveOptions.FallbackAfterFailures"/> failed
 /// attempts in a row) the minute series are polled as in poll mode until a connection succeeds;
@@ -37,6 +38,7 @@ internal sealed partial class LiveFollower(
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource _wake = new();
+    private ReconcileSlots? _slots;
     private LiveState _state = LiveState.Connecting;
     private int _failures;
 
@@ -50,9 +52,11 @@ internal sealed partial class LiveFollower(
     {
         var sink = new LiveCandleSink(store, series.ToHashSet(), time);
         var now = time.GetUtcNow();
+        var slots = new ReconcileSlots(series, options, now);
         lock (_gate)
         {
-            foreach (var key in series) _due[key] = key.Unit.IsDay ? PollDue(key, now) : now + options.ReconcilePeriod(key.Unit);
+            _slots = slots;
+            foreach (var key in series) _due[key] = key.Unit.IsDay ? PollDue(key, now) : slots.Next(key, now);
         }
         LogFollowing(logger, series.Count(k => !k.Unit.IsDay), series.Count(k => k.Unit.IsDay), options.ReconcileEvery.TotalMinutes);
         using var owning = _owned.Track(followed, gained => Guard(() => TakeOver(gained)), e => Guard(() => throw new InvalidOperationException("the follow leases stopped reporting", e)));
@@ -111,7 +115,8 @@ internal sealed partial class LiveFollower(
         {
             foreach (var key in due)
             {
-                var next = polled.Contains(key) ? PollDue(key, time.GetUtcNow()) : now + options.ReconcilePeriod(key.Unit);
+                // Counted from the pass's end: a slot that fell inside a long pass was served by it.
+                var next = polled.Contains(key) ? PollDue(key, time.GetUtcNow()) : _slots!.Next(key, time.GetUtcNow());
                 if (_followUp.TryGetValue(key, out var followUp))
                 {
                     if (followUp > now && followUp < next) next = followUp;

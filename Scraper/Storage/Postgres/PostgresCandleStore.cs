@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Npgsql;
-using NpgsqlTypes;
 using Scraper.Domain;
 
 namespace Scraper.Storage.Postgres;
@@ -20,15 +19,6 @@ internal sealed class PostgresCandleStore : ICandleStore
     internal const string CandleColumns =
         "candle_date_time_utc, candle_date_time_kst, opening_price, high_price, low_price, trade_price, timestamp, " +
         "candle_acc_trade_price, candle_acc_trade_volume, prev_closing_price, change_price, change_rate";
-
-    // One statement per response: the candles travel as one array per column.
-    private const string UpsertSql =
-        $"""
-        INSERT INTO candles (market, unit, {CandleColumns}, fetched_at)
-        SELECT $1, $2, u.*, $15 FROM unnest($3::timestamptz[], $4::text[], $5::numeric[], $6::numeric[], $7::numeric[], $8::numeric[],
-                                            $9::bigint[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[]) AS u
-        {CandleUpsert.OnConflictReplace}
-        """;
 
     // Ranges that overlap or touch the new one are deleted and come back as one merged row.
     internal const string MergeCoverageSql =
@@ -137,39 +127,18 @@ internal sealed class PostgresCandleStore : ICandleStore
     /// <inheritdoc />
     public int SaveResponse(SeriesKey series, IReadOnlyList<Candle> candles, TimeRange? covered)
     {
-        ArgumentNullException.ThrowIfNull(candles);
-        ArgumentException.ThrowIfNullOrEmpty(series.Market, nameof(series));
-        foreach (var candle in candles)
-        {
-            if (candle is null || candle.Market != series.Market || candle.Unit != series.Unit)
-                throw new ArgumentException($"every candle must belong to {series}; got {candle?.Market}/{candle?.Unit}", nameof(candles));
-        }
-        ThrowIfDisposed();
-        if (_readOnly) throw new InvalidOperationException($"{Target} was opened read-only");
+        StoreArguments.CheckResponse(series, candles);
+        Write($"saving {candles.Count} candles of {series}", candles, (series, covered));
+        return candles.Count;
+    }
 
-        // ON CONFLICT may touch a row once per statement: the last candle of a start wins, as with one upsert each.
-        var unique = candles.Count < 2 ? candles : candles.GroupBy(c => c.StartUtc).Select(g => g.Last()).ToList();
-        var months = unique.Select(c => PostgresSchemaSetup.MonthOf(c.StartUtc)).Distinct().ToList();
-        var what = $"saving {candles.Count} candles of {series}";
-        if (months.Any(m => !_partitions.ContainsKey(m)))
-            _retry.Run(what, c => PostgresSchemaSetup.EnsurePartitions(c, months, _partitions));
-
-        _retry.Run(what, connection =>
-        {
-            using var transaction = connection.BeginTransaction();
-            using var batch = new NpgsqlBatch(connection, transaction);
-            if (covered is { IsEmpty: false })
-            {
-                // Merges of one series run one at a time, so two writers never insert clashing ranges.
-                batch.BatchCommands.Add(Statement("SELECT pg_advisory_xact_lock($1, hashtext($2))", SeriesLockClass, series.ToString()));
-            }
-            if (unique.Count > 0) batch.BatchCommands.Add(Upsert(series, unique, _time.GetUtcNow().UtcDateTime));
-            if (covered is { IsEmpty: false } range)
-                batch.BatchCommands.Add(Statement(MergeCoverageSql, series.Market, series.Unit.Name, range.Start.UtcDateTime, range.End.UtcDateTime));
-            if (batch.BatchCommands.Count > 0) batch.ExecuteNonQuery();
-            BeforeCommit?.Invoke();
-            transaction.Commit();
-        });
+    /// <inheritdoc />
+    /// <remarks>One statement for every candle of the batch, one commit.</remarks>
+    public int SaveUncovered(IReadOnlyList<SeriesCandles> batch)
+    {
+        StoreArguments.CheckBatch(batch);
+        var candles = batch.SelectMany(entry => entry.Candles).ToList();
+        Write($"saving {candles.Count} candles of {batch.Count} series", candles, coverage: null);
         return candles.Count;
     }
 
@@ -184,7 +153,7 @@ internal sealed class PostgresCandleStore : ICandleStore
                 series.Market, series.Unit.Name);
             using var reader = command.ExecuteReader();
             var ranges = new List<TimeRange>();
-            while (reader.Read()) ranges.Add(new TimeRange(Instant(reader.GetDateTime(0)), Instant(reader.GetDateTime(1))));
+            while (reader.Read()) ranges.Add(new TimeRange(PostgresCandleRows.Instant(reader.GetDateTime(0)), PostgresCandleRows.Instant(reader.GetDateTime(1))));
             // Already merged when written; merging again costs nothing and keeps the contract if two writers raced.
             return Coverage.Merge(ranges);
         });
@@ -240,7 +209,7 @@ internal sealed class PostgresCandleStore : ICandleStore
         {
             using var command = Command(connection, "SELECT max(candle_date_time_utc) FROM candles WHERE market = $1 AND unit = $2",
                 series.Market, series.Unit.Name);
-            return command.ExecuteScalar() is DateTime newest ? Instant(newest) : (DateTimeOffset?)null;
+            return command.ExecuteScalar() is DateTime newest ? PostgresCandleRows.Instant(newest) : (DateTimeOffset?)null;
         });
     }
 
@@ -272,7 +241,7 @@ internal sealed class PostgresCandleStore : ICandleStore
                     series.Market, series.Unit.Name, lower, to);
                 using var reader = command.ExecuteReader();
                 var candles = new List<Candle>(ReadPageSize);
-                while (reader.Read()) candles.Add(ReadCandle(series, reader));
+                while (reader.Read()) candles.Add(PostgresCandleRows.Read(series, reader));
                 return candles;
             });
             foreach (var candle in page) yield return candle;
@@ -282,68 +251,37 @@ internal sealed class PostgresCandleStore : ICandleStore
         }
     }
 
-    private static Candle ReadCandle(SeriesKey series, NpgsqlDataReader reader) =>
-        new(
-            series.Market,
-            series.Unit,
-            Instant(reader.GetDateTime(0)),
-            reader.GetString(1),
-            reader.GetDecimal(2),
-            reader.GetDecimal(3),
-            reader.GetDecimal(4),
-            reader.GetDecimal(5),
-            reader.GetInt64(6),
-            reader.GetDecimal(7),
-            reader.GetDecimal(8),
-            reader.IsDBNull(9) ? null : reader.GetDecimal(9),
-            reader.IsDBNull(10) ? null : reader.GetDecimal(10),
-            reader.IsDBNull(11) ? null : reader.GetDecimal(11));
-
-    private static NpgsqlBatchCommand Upsert(SeriesKey series, IReadOnlyList<Candle> candles, DateTime fetchedAt)
+    /// <summary>One transaction: upserts the candles (the last of a key wins) and merges the coverage of a series, if given.</summary>
+    private void Write(string what, IReadOnlyList<Candle> candles, (SeriesKey Series, TimeRange? Range)? coverage)
     {
-        var n = candles.Count;
-        var starts = new DateTime[n];
-        var kst = new string[n];
-        var open = new decimal[n];
-        var high = new decimal[n];
-        var low = new decimal[n];
-        var close = new decimal[n];
-        var timestamps = new long[n];
-        var accPrice = new decimal[n];
-        var accVolume = new decimal[n];
-        var prevClose = new decimal?[n];
-        var change = new decimal?[n];
-        var changeRate = new decimal?[n];
-        for (var i = 0; i < n; i++)
+        ThrowIfDisposed();
+        if (_readOnly) throw new InvalidOperationException($"{Target} was opened read-only");
+        var unique = PostgresCandleRows.LastOfEach(candles);
+        EnsurePartitions(unique, what);
+        var (series, covered) = coverage ?? default;
+        _retry.Run(what, connection =>
         {
-            var c = candles[i];
-            starts[i] = c.StartUtc.UtcDateTime;
-            kst[i] = c.StartKst;
-            open[i] = c.OpeningPrice;
-            high[i] = c.HighPrice;
-            low[i] = c.LowPrice;
-            close[i] = c.TradePrice;
-            timestamps[i] = c.Timestamp;
-            accPrice[i] = c.AccTradePrice;
-            accVolume[i] = c.AccTradeVolume;
-            prevClose[i] = c.PrevClosingPrice;
-            change[i] = c.ChangePrice;
-            changeRate[i] = c.ChangeRate;
-        }
-        var statement = new NpgsqlBatchCommand(UpsertSql);
-        statement.Parameters.Add(new NpgsqlParameter<string>{ TypedValue = series.Market });
-        statement.Parameters.Add(new NpgsqlParameter<string>{ TypedValue = series.Unit.Name });
-        statement.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = starts, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        statement.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = kst, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        foreach (var column in new[] { open, high, low, close })
-            statement.Parameters.Add(new NpgsqlParameter<decimal[]> { TypedValue = column, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Numeric });
-        statement.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = timestamps, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        foreach (var column in new[] { accPrice, accVolume })
-            statement.Parameters.Add(new NpgsqlParameter<decimal[]> { TypedValue = column, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Numeric });
-        foreach (var column in new[] { prevClose, change, changeRate })
-            statement.Parameters.Add(new NpgsqlParameter<decimal?[]> { TypedValue = column, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Numeric });
-        statement.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = fetchedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        return statement;
+            using var transaction = connection.BeginTransaction();
+            using var batch = new NpgsqlBatch(connection, transaction);
+            if (covered is { IsEmpty: false })
+            {
+                // Merges of one series run one at a time, so two writers never insert clashing ranges.
+                batch.BatchCommands.Add(Statement("SELECT pg_advisory_xact_lock($1, hashtext($2))", SeriesLockClass, series.ToString()));
+            }
+            if (unique.Count > 0) batch.BatchCommands.Add(PostgresCandleRows.Upsert(unique, _time.GetUtcNow().UtcDateTime));
+            if (covered is { IsEmpty: false } range)
+                batch.BatchCommands.Add(Statement(MergeCoverageSql, series.Market, series.Unit.Name, range.Start.UtcDateTime, range.End.UtcDateTime));
+            if (batch.BatchCommands.Count > 0) batch.ExecuteNonQuery();
+            BeforeCommit?.Invoke();
+            transaction.Commit();
+        });
+    }
+
+    private void EnsurePartitions(IReadOnlyList<Candle> candles, string what)
+    {
+        var months = candles.Select(c => PostgresSchemaSetup.MonthOf(c.StartUtc)).Distinct().ToList();
+        if (months.Any(m => !_partitions.ContainsKey(m)))
+            _retry.Run(what, c => PostgresSchemaSetup.EnsurePartitions(c, months, _partitions));
     }
 
     private static NpgsqlBatchCommand Statement(string sql, params object[] values)
@@ -363,8 +301,6 @@ internal sealed class PostgresCandleStore : ICandleStore
     private static DateTime Lower(DateTimeOffset? from) => from?.UtcDateTime ?? NoLowerBound;
 
     private static DateTime Upper(DateTimeOffset? to) => to?.UtcDateTime ?? NoUpperBound;
-
-    private static DateTimeOffset Instant(DateTime utc) => new(DateTime.SpecifyKind(utc, DateTimeKind.Utc));
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
 }

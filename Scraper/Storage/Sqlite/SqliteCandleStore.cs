@@ -53,38 +53,25 @@ internal sealed class SqliteCandleStore : ICandleStore
     public int SaveResponse(SeriesKey series, IReadOnlyList<Candle> candles, TimeRange? covered)
     {
         StoreArguments.CheckResponse(series, candles);
-        lock (_gate)
+        Write($"saving {candles.Count} candles of {series}", (transaction, fetchedAt) =>
         {
-            ThrowIfDisposed();
-            if (_readOnly) throw new InvalidOperationException($"{Path} was opened read-only");
-            try
-            {
-                // BEGIN IMMEDIATE (the default here): the write lock is taken up front, so a reader
-                // in another process can never force this transaction to fail half way.
-                using var transaction = _connection.BeginTransaction();
-                var fetchedAt = StoredText.RecordedAt(_time.GetUtcNow());
-                var unit = series.Unit.Name;
-                var upsert = _statements.Upsert;
-                upsert.Transaction = transaction;
-                foreach (var candle in candles)
-                {
-                    SqliteCandleRows.BindUpsert(upsert.Parameters, candle, unit, fetchedAt);
-                    upsert.ExecuteNonQuery();
-                }
-                if (covered is { IsEmpty: false } range) MergeCoverage(transaction, series.Market, unit, range);
-                BeforeCommit?.Invoke();
-                transaction.Commit();
-            }
-            catch (SqliteException ex)
-            {
-                throw new StoreException(SqliteErrors.WriteFailed(Path, $"saving {candles.Count} candles of {series}", ex), ex);
-            }
-            finally
-            {
-                _statements.LeaveTransaction();
-            }
-        }
+            Upsert(transaction, series, candles, fetchedAt);
+            if (covered is { IsEmpty: false } range) MergeCoverage(transaction, series.Market, series.Unit.Name, range);
+        });
         return candles.Count;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One prepared upsert for every candle of every series, one commit (one fsync) for the batch.</remarks>
+    public int SaveUncovered(IReadOnlyList<SeriesCandles> batch)
+    {
+        StoreArguments.CheckBatch(batch);
+        var count = batch.Sum(entry => entry.Candles.Count);
+        Write($"saving {count} candles of {batch.Count} series", (transaction, fetchedAt) =>
+        {
+            foreach (var entry in batch) Upsert(transaction, entry.Series, entry.Candles, fetchedAt);
+        });
+        return count;
     }
 
     /// <inheritdoc />
@@ -215,6 +202,44 @@ internal sealed class SqliteCandleStore : ICandleStore
             foreach (var candle in page) yield return candle;
             if (page.Count < SqliteStatements.ReadPageSize) yield break;
             command = _statements.ReadNextPage;
+        }
+    }
+
+    /// <summary>Runs <paramref name="body"/> in one write transaction, given the transaction and the fetched_at of its rows.</summary>
+    private void Write(string what, Action<SqliteTransaction, string> body)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (_readOnly) throw new InvalidOperationException($"{Path} was opened read-only");
+            try
+            {
+                // BEGIN IMMEDIATE (the default here): the write lock is taken up front, so a reader
+                // in another process can never force this transaction to fail half way.
+                using var transaction = _connection.BeginTransaction();
+                body(transaction, StoredText.RecordedAt(_time.GetUtcNow()));
+                BeforeCommit?.Invoke();
+                transaction.Commit();
+            }
+            catch (SqliteException ex)
+            {
+                throw new StoreException(SqliteErrors.WriteFailed(Path, what, ex), ex);
+            }
+            finally
+            {
+                _statements.LeaveTransaction();
+            }
+        }
+    }
+
+    private void Upsert(SqliteTransaction transaction, SeriesKey series, IReadOnlyList<Candle> candles, string fetchedAt)
+    {
+        var upsert = _statements.Upsert;
+        upsert.Transaction = transaction;
+        foreach (var candle in candles)
+        {
+            SqliteCandleRows.BindUpsert(upsert.Parameters, candle, series.Unit.Name, fetchedAt);
+            upsert.ExecuteNonQuery();
         }
     }
 

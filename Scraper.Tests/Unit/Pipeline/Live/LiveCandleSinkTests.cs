@@ -44,6 +44,25 @@ public sealed class LiveCandleSinkTests : IDisposable
     }
 
     [Fact]
+    public void A_flush_of_many_series_is_written_in_one_transaction()
+    {
+        var eth = new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1));
+        var btc3 = new SeriesKey("KRW-BTC", CandleUnit.FromMinutes(3));
+        var sink = new LiveCandleSink(_store, new HashSet<SeriesKey> { Btc1, eth, btc3 }, _time);
+        var commits = 0;
+        _store.BeforeCommit = () => commits++;
+        var forming = Now.AddSeconds(-1);
+
+        var stored = sink.Write([At(forming, 1), At(forming, 2, market: "KRW-ETH"), At(btc3.Unit.AlignDown(Now), 3, unit: 3), At(forming.AddMinutes(-1), 4)]);
+
+        Assert.Equal(1, commits);
+        Assert.Equal([(Btc1, 2), (btc3, 1), (eth, 1)], stored.Select(e => (e.Series, e.Candles)).OrderBy(e => e.Series.Market, StringComparer.Ordinal).ThenBy(e => e.Series.Unit.Interval));
+        Assert.Equal([4m, 1m], _store.ReadCandles(Btc1).Select(c => c.TradePrice));
+        Assert.Equal(2m, Assert.Single(_store.ReadCandles(eth)).TradePrice);
+        Assert.Equal(3m, Assert.Single(_store.ReadCandles(btc3)).TradePrice);
+    }
+
+    [Fact]
     public void A_snapshot_is_stored_but_gives_no_lag() =>
         Assert.Null(Assert.Single(_sink.Write([At(Now.AddSeconds(-61), 3, snapshot: true)])).Lag);
 

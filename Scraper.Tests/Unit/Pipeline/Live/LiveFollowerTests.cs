@@ -29,6 +29,7 @@ public sealed partial class LiveFollowerTests : IDisposable
     private readonly Subject<StreamEvent> _stream = new();
     private readonly ConcurrentQueue<LiveEvent> _events = new();
     private readonly FakeMarketData _data = new(new FakeExchangeOptions());
+    private readonly ConcurrentQueue<(DateTimeOffset At, string Market)> _requests = new();
     private readonly SqliteCandleStore _store;
     private readonly RateLimitGroup _limiter;
     private readonly FunctionClient _client;
@@ -39,17 +40,22 @@ public sealed partial class LiveFollowerTests : IDisposable
     public LiveFollowerTests()
     {
         _scheduler.AdvanceTo(T0.UtcTicks);
-        var lines = new LogLines();
-        var metrics = new MetricsSubscriber(new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test"));
         _store = SqliteCandleStore.Open(Path.Combine(_dir, "candles.db"), _time);
         _limiter = new RateLimitGroup("candles", new RateLimitOptions { RequestsPerWindow = 10 }, _scheduler);
         _client = new FunctionClient(q => Task.FromResult(Answer(q)));
+        _follower = CreateFollower([Btc1, BtcDay], new LiveOptions { ReconcileEvery = TimeSpan.FromMinutes(5) }, out _collector);
+        _follower.Events.Subscribe(_events.Enqueue);
+    }
+
+    /// <summary>A follower of <paramref name="series"/> over the shared stream, client, limiter and store.</summary>
+    private LiveFollower CreateFollower(IReadOnlyList<SeriesKey> series, LiveOptions options, out CandleCollector collector)
+    {
+        var lines = new LogLines();
+        var metrics = new MetricsSubscriber(new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test"));
         var pipeline = new CandleFetchPipeline(_client, _limiter, new RetryPolicy(), _scheduler, metrics, new FailureLog(lines.For("x"), _time), lines.For<CandleFetchPipeline>());
         var writer = new CandleResultWriter(_store, metrics, _time, lines.For<CandleResultWriter>());
-        _collector = new CandleCollector([Btc1, BtcDay], T0 - TimeSpan.FromHours(2), _store, pipeline, _limiter, writer, metrics, _time, _scheduler, lines.For<CandleCollector>());
-        _follower = new LiveFollower([Btc1, BtcDay], _stream, _collector, _store,
-            new LiveOptions { ReconcileEvery = TimeSpan.FromMinutes(5) }, _time, _scheduler, lines.For<LiveFollower>());
-        _follower.Events.Subscribe(_events.Enqueue);
+        collector = new CandleCollector(series, T0 - TimeSpan.FromHours(2), _store, pipeline, _limiter, writer, metrics, _time, _scheduler, lines.For<CandleCollector>());
+        return new LiveFollower(series, _stream, collector, _store, options, _time, _scheduler, lines.For<LiveFollower>());
     }
 
     public void Dispose()
@@ -63,6 +69,7 @@ public sealed partial class LiveFollowerTests : IDisposable
     private ExchangeResponse<IReadOnlyList<Candle>> Answer(CandleQuery q)
     {
         var now = _time.GetUtcNow();
+        _requests.Enqueue((now, q.Market));
         var candles = new List<Candle>();
         for (var start = q.Unit.AlignDown(q.To - TimeSpan.FromTicks(1)); candles.Count < q.Count && start >= q.To - q.Unit.Interval * q.Count; start -= q.Unit.Interval)
             if (_data.CandleAt(q.Market, q.Unit, start, now) is { } c) candles.Add(c);
@@ -129,9 +136,35 @@ public sealed partial class LiveFollowerTests : IDisposable
         await SettleAsync(() => _events.OfType<LiveReconciled>().Any(), "the first reconciliation");
         var afterFirst = _client.Sent;
         await RunForAsync(TimeSpan.FromMinutes(12));
-        // The follow-up once the connection's minute can be covered (00:02:01), then one every 5 minutes after it.
+        // The follow-up once the connection's minute can be covered (00:02:01), then one every 5 minutes on the series' slot (00:05:30, 00:10:30).
         Assert.Equal(3, _client.Sent - afterFirst);
-        Assert.Equal(WindowPlanner.CoverableEnd(Btc1, _time.GetUtcNow()), _store.GetCoverage(Btc1)[^1].End);
+        Assert.Equal(WindowPlanner.CoverableEnd(Btc1, T0.Date.AddMinutes(10.5)), _store.GetCoverage(Btc1)[^1].End);
+    }
+
+    [Fact]
+    public async Task Periodic_reconciliations_are_spread_evenly_over_the_period_and_a_connection_reconciles_every_series_at_once()
+    {
+        SeriesKey[] series = [.. new[] { "KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL" }.Select(m => new SeriesKey(m, CandleUnit.FromMinutes(1)))];
+        var follower = CreateFollower(series, new LiveOptions { ReconcileEvery = TimeSpan.FromMinutes(8) }, out _);
+        _ = follower.RunAsync(_stop.Token);
+        _stream.OnNext(new StreamConnected(T0, 0, series.Length));
+        await RunForAsync(TimeSpan.FromMinutes(15.5));
+        var log = string.Join(", ", _requests.Select(r => $"{r.At:HH:mm:ss} {r.Market[4..]}"));
+
+        // On connecting, every series at once (then the follow-up once the connection's minute closed, at 00:02:01).
+        Assert.True(series.Length == _requests.Where(r => r.At < T0.AddMinutes(1)).Select(r => r.Market).Distinct().Count(), log);
+        // From then on one series every 2 minutes (none sooner than half a period after the follow-up):
+        // each 8-minute period reconciles every series once, never all together.
+        var steadyFrom = T0.Date.AddMinutes(6);
+        var perSlot = Enumerable.Range(0, 5).Select(i => _requests.Count(r => r.At >= steadyFrom.AddMinutes(2 * i) && r.At < steadyFrom.AddMinutes(2 * i + 2))).ToList();
+        Assert.True(perSlot.All(n => n == 1), $"requests per 2 minutes from 00:06: {string.Join(' ', perSlot)}; {log}");
+        Assert.Equal(series.Select(s => s.Market).Order(), _requests.Where(r => r.At >= steadyFrom && r.At < steadyFrom.AddMinutes(8)).Select(r => r.Market).Order());
+
+        var before = _requests.Count;
+        var reconnected = _time.GetUtcNow();
+        _stream.OnNext(new StreamConnected(reconnected, 1, series.Length));
+        await RunForAsync(TimeSpan.FromSeconds(25));
+        Assert.Equal(series.Length, _requests.Skip(before).Select(r => r.Market).Distinct().Count());
     }
 
     [Fact]
