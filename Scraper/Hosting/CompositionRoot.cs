@@ -60,7 +60,7 @@ internal sealed class CompositionRoot : IDisposable
         }, app.Time);
 
         // An unanswered request may still reach the exchange until the client gives up on it.
-        var limits = new RateLimitOptions { RequestsPerWindow = settings.Rate, MaxInFlightHold = settings.RequestTimeout + TimeSpan.FromSeconds(1) };
+        var limits = new RateLimitOptions { RequestsPerWindow = settings.Rate, ReserveForOthers = settings.ReserveForOthers, MaxInFlightHold = settings.RequestTimeout + TimeSpan.FromSeconds(1) };
         // The exchange blocks the IP, not a group: one block for all of them.
         var block = new IpBlock(scheduler, limits);
         CandleLimiter = new RateLimitGroup("candles", limits, scheduler, block);

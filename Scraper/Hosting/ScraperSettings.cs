@@ -30,6 +30,8 @@ internal sealed record ScraperSettings
     public required ListenAddress Listen { get; init; }
     /// <summary>Requests per second per rate-limit group.</summary>
     public required int Rate { get; init; }
+    /// <summary>Places of each rate window left to other clients on the same IP.</summary>
+    public int ReserveForOthers { get; init; }
     /// <summary>The local address exchange requests leave from; null: the system's choice.</summary>
     public IPAddress? BindAddress { get; init; }
     /// <summary>How often the ticker is fetched.</summary>

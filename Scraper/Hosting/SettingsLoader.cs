@@ -104,6 +104,7 @@ internal static class SettingsLoader
             BindAddress = SettingOptions.BindAddress.Read(reader),
             Listen = listen,
             Rate = rate,
+            ReserveForOthers = SettingOptions.ReserveForOthers.Read(reader),
             TickerInterval = tickerInterval,
             RequestTimeout = timeout,
             Credentials = ReadCredentials(reader),

@@ -76,6 +76,7 @@ public sealed class OptionFuzzTests : IDisposable
         { "--rate", "2147483648" },
         { "--rate", "٣" },
         { "--rate", "１０" },
+        { "--reserve-for-others", "１" },
         { "--log-level", "None" },
         { "--log-level", "6" },
         { "--log-level", "3" },

@@ -35,6 +35,7 @@ public sealed class SettingsLoaderTests : IDisposable
         Assert.Equal(Now.AddDays(-30), s.Since);
         Assert.Null(s.Until);
         Assert.Equal(10, s.Rate);
+        Assert.Equal(0, s.ReserveForOthers);
         Assert.Equal("0.0.0.0:8081", s.Listen.ToString());
         Assert.Equal(new Uri("https://api.upbit.com"), s.UpbitUrl);
         Assert.Equal(TimeSpan.FromSeconds(1), s.TickerInterval);
@@ -59,6 +60,7 @@ public sealed class SettingsLoaderTests : IDisposable
         Assert.Equal(["KRW-ETH", "BTC-ETH"], s.Markets);
         Assert.Equal([CandleUnit.FromMinutes(1), CandleUnit.Day], s.Units);
         Assert.Equal(7, s.Rate);
+        Assert.Equal(1, Load(new() { ["ReserveForOthers"] = "1" }).ReserveForOthers);
         Assert.Equal(Now.AddDays(-2), s.Since);
     }
 
@@ -87,6 +89,8 @@ public sealed class SettingsLoaderTests : IDisposable
     {
         { "Rate", "0", "invalid --rate '0': expected a whole number of requests per second from 1 to 1000" },
         { "Rate", "ten", "invalid --rate 'ten'" },
+        { "ReserveForOthers", "6", "invalid --reserve-for-others '6': expected a whole number of places from 0 to 5" },
+        { "ReserveForOthers", "-1", "invalid --reserve-for-others '-1'" },
         { "Markets", "BTC", "invalid --markets 'BTC': expected markets like KRW-BTC" },
         { "Markets", "KRW-BTC,krw btc", "'KRW BTC' is not one" },
         { "Units", "7", "invalid --units '7': expected minute units 1,3,5,10,15,30,60,240 or day" },

@@ -100,6 +100,14 @@ internal static partial class OptionParsers
             : throw value.Error(text, "expected a whole number of requests per second from 1 to 1000");
     }
 
+    public static int Reserve(OptionValue value)
+    {
+        var text = value.Text;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var reserve) && reserve is >= 0 and <= 5
+            ? reserve
+            : throw value.Error(text, "expected a whole number of places from 0 to 5");
+    }
+
     public static TimeSpan Duration(OptionValue value, TimeSpan min, TimeSpan max)
     {
         var text = value.Text;

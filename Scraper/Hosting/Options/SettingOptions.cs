@@ -90,6 +90,14 @@ internal static class SettingOptions
         Parse = OptionParsers.Rate,
     };
 
+    /// <summary>Places of each rate window left to other clients on the same IP.</summary>
+    public static readonly SettingOption<int> ReserveForOthers = new()
+    {
+        Key = "ReserveForOthers", HelpName = "N", Default = "0",
+        Help = "Places of each rate window left free for other clients on this IP (another scraper, a manual backfill, other tools): with 1, their first requests are never refused, at a cost of 1/N of this scraper's rate",
+        Parse = OptionParsers.Reserve,
+    };
+
     /// <summary>The local address exchange requests leave from.</summary>
     public static readonly SettingOption<System.Net.IPAddress?> BindAddress = new()
     {
@@ -101,7 +109,7 @@ internal static class SettingOptions
     /// <summary>How often the ticker is fetched.</summary>
     public static readonly SettingOption<TimeSpan> TickerInterval = new()
     {
-        Key = "TickerInterval", HelpName = "DURATION", Help = "How often the ticker is fetched", Default = "1s",
+        Key = "TickerInterval", HelpName = "DURATION", Help = "How often the ticker is fetched by REST when the stream does not deliver it (--live poll, stream down, a market silent on the stream)", Default = "1s",
         Parse = v => OptionParsers.Duration(v, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
     };
 
@@ -178,7 +186,7 @@ internal static class SettingOptions
     /// <summary>Every setting, in --help order.</summary>
     public static readonly IReadOnlyList<SettingOption> All =
     [
-        UpbitUrl, Markets, Units, Since, Until, Db, DbPasswordFile, Instance, LeasePeriod, Listen, Rate, BindAddress, TickerInterval, RequestTimeout,
+        UpbitUrl, Markets, Units, Since, Until, Db, DbPasswordFile, Instance, LeasePeriod, Listen, Rate, ReserveForOthers, BindAddress, TickerInterval, RequestTimeout,
         Live, ReconcileEvery, StreamPing,
         AccessKey, SecretKey, AccessKeyFile, SecretKeyFile, LogLevel,
     ];
