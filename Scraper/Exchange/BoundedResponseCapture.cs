@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using RestSharp.Interceptors;
@@ -7,12 +8,13 @@ namespace Scraper.Exchange;
 /// <summary>
 /// Per-request RestSharp interceptor. Before sending it pins the exact URI, strips any Origin header
 /// and signs the request; after the headers arrive it reads the body itself, never more than the
-/// limit, and hands RestSharp the buffered copy. RestSharp's own reader would buffer a body of any
-/// size, so the limit has to be enforced here, between the headers and the body.
+/// limit, and hands RestSharp an empty body. RestSharp's own reader would buffer a body of any
+/// size, so the limit has to be enforced here, between the headers and the body; and the client reads
+/// only <see cref="Body"/>, so RestSharp's copies of it (bytes and decoded text) would be garbage.
 /// </summary>
 internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization, long maxBytes) : Interceptor
 {
-    private const int ChunkBytes = 16 * 1024;
+    private const int FirstBufferBytes = 64 * 1024;
     private const int MaxInitialCapacity = 1024 * 1024;
 
     /// <summary>Status, headers and content type, once the response headers arrived.</summary>
@@ -83,25 +85,41 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
         {
             // Disposing an unread body aborts the connection instead of draining it.
             original.Dispose();
-            responseMessage.Content = new ByteArrayContent(Body ?? []);
+            responseMessage.Content = new ByteArrayContent([]);
         }
     }
 
     private async Task<byte[]?> ReadBoundedAsync(HttpContent content, long? declared, CancellationToken cancellationToken)
     {
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream((int)Math.Min(declared ?? ChunkBytes, MaxInitialCapacity));
-        var chunk = new byte[ChunkBytes];
-        while (true)
+        // Read into a pooled buffer (one byte more than declared, so the end is seen without growing):
+        // a buffer grown afresh per response passes the large-object threshold for a page of candles.
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(declared + 1 ?? FirstBufferBytes, MaxInitialCapacity));
+        var length = 0;
+        try
         {
-            var read = await stream.ReadAsync(chunk, cancellationToken);
-            if (read == 0) return buffer.ToArray();
-            if (buffer.Length + read > maxBytes)
+            while (true)
             {
-                BodyTooLarge = true;
-                return null;
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0) return buffer.AsSpan(0, length).ToArray();
+                length += read;
+                if (length > maxBytes)
+                {
+                    BodyTooLarge = true;
+                    return null;
+                }
             }
-            buffer.Write(chunk, 0, read);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }
