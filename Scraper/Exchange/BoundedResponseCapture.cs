@@ -14,8 +14,12 @@ namespace Scraper.Exchange;
 /// </summary>
 internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization, long maxBytes) : Interceptor
 {
-    private const int FirstBufferBytes = 64 * 1024;
+    private const int FirstBufferBytes = 128 * 1024;
     private const int MaxInitialCapacity = 1024 * 1024;
+
+    // A pool of its own: the shared pool keeps returned arrays per thread, and a response's
+    // continuations rarely run on the thread that rented, so most rents there would miss.
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(MaxInitialCapacity, 8);
 
     /// <summary>Status, headers and content type, once the response headers arrived.</summary>
     public HttpStatusCode? StatusCode { get; private set; }
@@ -92,9 +96,11 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
     private async Task<byte[]?> ReadBoundedAsync(HttpContent content, long? declared, CancellationToken cancellationToken)
     {
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        // Read into a pooled buffer (one byte more than declared, so the end is seen without growing):
-        // a buffer grown afresh per response passes the large-object threshold for a page of candles.
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(declared + 1 ?? FirstBufferBytes, MaxInitialCapacity));
+        // The first buffer (one byte more than declared, so the end is seen without growing) comes
+        // from a pool: the buffer a page of candles needs is past the large-object threshold, where one
+        // grown afresh per response would be garbage. Growth past it is rare and is not pooled.
+        var first = Buffers.Rent((int)Math.Min(declared + 1 ?? FirstBufferBytes, MaxInitialCapacity));
+        var buffer = first;
         var length = 0;
         try
         {
@@ -102,9 +108,8 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
             {
                 if (length == buffer.Length)
                 {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    var larger = new byte[Math.Min((long)buffer.Length * 2, maxBytes + 1)];
                     buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
                 }
                 var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
@@ -119,7 +124,7 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Buffers.Return(first);
         }
     }
 }
