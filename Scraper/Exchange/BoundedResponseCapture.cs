@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using RestSharp.Interceptors;
@@ -7,13 +8,18 @@ namespace Scraper.Exchange;
 /// <summary>
 /// Per-request RestSharp interceptor. Before sending it pins the exact URI, strips any Origin header
 /// and signs the request; after the headers arrive it reads the body itself, never more than the
-/// limit, and hands RestSharp the buffered copy. RestSharp's own reader would buffer a body of any
-/// size, so the limit has to be enforced here, between the headers and the body.
+/// limit, and hands RestSharp an empty body. RestSharp's own reader would buffer a body of any
+/// size, so the limit has to be enforced here, between the headers and the body; and the client reads
+/// only <see cref="Body"/>, so RestSharp's copies of it (bytes and decoded text) would be garbage.
 /// </summary>
 internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization, long maxBytes) : Interceptor
 {
-    private const int ChunkBytes = 16 * 1024;
+    private const int FirstBufferBytes = 128 * 1024;
     private const int MaxInitialCapacity = 1024 * 1024;
+
+    // A pool of its own: the shared pool keeps returned arrays per thread, and a response's
+    // continuations rarely run on the thread that rented, so most rents there would miss.
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(MaxInitialCapacity, 8);
 
     /// <summary>Status, headers and content type, once the response headers arrived.</summary>
     public HttpStatusCode? StatusCode { get; private set; }
@@ -83,25 +89,42 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
         {
             // Disposing an unread body aborts the connection instead of draining it.
             original.Dispose();
-            responseMessage.Content = new ByteArrayContent(Body ?? []);
+            responseMessage.Content = new ByteArrayContent([]);
         }
     }
 
     private async Task<byte[]?> ReadBoundedAsync(HttpContent content, long? declared, CancellationToken cancellationToken)
     {
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream((int)Math.Min(declared ?? ChunkBytes, MaxInitialCapacity));
-        var chunk = new byte[ChunkBytes];
-        while (true)
+        // The first buffer (one byte more than declared, so the end is seen without growing) comes
+        // from a pool: the buffer a page of candles needs is past the large-object threshold, where one
+        // grown afresh per response would be garbage. Growth past it is rare and is not pooled.
+        var first = Buffers.Rent((int)Math.Min(declared + 1 ?? FirstBufferBytes, MaxInitialCapacity));
+        var buffer = first;
+        var length = 0;
+        try
         {
-            var read = await stream.ReadAsync(chunk, cancellationToken);
-            if (read == 0) return buffer.ToArray();
-            if (buffer.Length + read > maxBytes)
+            while (true)
             {
-                BodyTooLarge = true;
-                return null;
+                if (length == buffer.Length)
+                {
+                    var larger = new byte[Math.Min((long)buffer.Length * 2, maxBytes + 1)];
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    buffer = larger;
+                }
+                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0) return buffer.AsSpan(0, length).ToArray();
+                length += read;
+                if (length > maxBytes)
+                {
+                    BodyTooLarge = true;
+                    return null;
+                }
             }
-            buffer.Write(chunk, 0, read);
+        }
+        finally
+        {
+            Buffers.Return(first);
         }
     }
 }
