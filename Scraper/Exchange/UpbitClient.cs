@@ -57,7 +57,7 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
             // the server is closing at that moment, which would fail since nothing is resent.
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(20),
         };
-        if (options.BindAddress is { } local) handler.ConnectCallback = (context, ct) => ConnectFromAsync(local, context.DnsEndPoint, ct);
+        SourceAddress.Bind(handler, options.BindAddress);
         var http = new HttpClient(handler, disposeHandler: true)
         {
             Timeout = Timeout.InfiniteTimeSpan,
@@ -72,23 +72,6 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
             ThrowOnAnyError = false,
             SetErrorExceptionOnUnsuccessfulStatusCode = false,
         }, disposeHttpClient: true);
-    }
-
-    /// <summary>A connection whose socket is bound to <paramref name="local"/> before it connects.</summary>
-    private static async ValueTask<Stream> ConnectFromAsync(IPAddress local, DnsEndPoint remote, CancellationToken ct)
-    {
-        var socket = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            socket.Bind(new IPEndPoint(local, 0));
-            await socket.ConnectAsync(remote, ct);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 
     /// <inheritdoc />

@@ -32,6 +32,7 @@ internal sealed class LiveWiring(ScraperSettings settings, ICandleStore store, C
             PingInterval = settings.StreamPing,
             DeadAfter = settings.StreamPing * 1.5,
             ConnectTimeout = settings.RequestTimeout,
+            BindAddress = settings.BindAddress,
         }, time);
         await using var share = fleet.Follow(settings.Series, stop);
         var follower = new LiveFollower(settings.Series, stream.Follow(StreamSubscription.For(settings.Series, settings.Markets)), collector, store,

@@ -23,6 +23,7 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
     private readonly ConcurrentQueue<(string Code, CandleUnit Unit, DateTimeOffset Start)> _dropped = new();
     private readonly List<DateTimeOffset> _connects = [];
     private readonly ConcurrentQueue<DateTimeOffset> _acceptedAt = new();
+    private readonly ConcurrentQueue<string> _acceptedFrom = new();
     private readonly Random _random = new(7);
     private readonly FakeUpbitExchange _exchange = exchange;
     private int _ids;
@@ -39,6 +40,9 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
 
     /// <summary>When each connection was upgraded (the exchange's clock), in order.</summary>
     public IReadOnlyList<DateTimeOffset> AcceptedAt => [.. _acceptedAt];
+
+    /// <summary>The source address of each connection upgraded, in order.</summary>
+    public IReadOnlyList<string> AcceptedFrom => [.. _acceptedFrom];
 
     /// <summary>Upgrades refused (503 or 429).</summary>
     public int Refused => Volatile.Read(ref _refused);
@@ -76,6 +80,7 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
         using var ws = await ctx.WebSockets.AcceptWebSocketAsync();
         Interlocked.Increment(ref _accepted);
         _acceptedAt.Enqueue(_exchange.Options.Time.GetUtcNow());
+        _acceptedFrom.Enqueue(ctx.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "");
         var id = Interlocked.Increment(ref _ids);
         _open[id] = ctx;
         try

@@ -16,6 +16,9 @@ internal sealed class StreamConnection(StreamOptions options, TimeProvider time)
 {
     private const int MaxMessageBytes = 1 << 20;
 
+    // Only to bind the source address; one for the process, like the REST client's handler.
+    private readonly HttpMessageInvoker? _bound = options.BindAddress is null ? null : BoundInvoker(options.BindAddress);
+
     public IObservable<StreamEvent> Open(StreamSubscription subscription, int id) =>
         Observable.Using(
             () => new ClientWebSocket(),
@@ -75,7 +78,8 @@ internal sealed class StreamConnection(StreamOptions options, TimeProvider time)
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         try
         {
-            await ws.ConnectAsync(options.Url, linked.Token);
+            if (_bound is null) await ws.ConnectAsync(options.Url, linked.Token);
+            else await ws.ConnectAsync(options.Url, _bound, linked.Token);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -86,6 +90,15 @@ internal sealed class StreamConnection(StreamOptions options, TimeProvider time)
             var status = ws.HttpStatusCode == 0 ? "" : $"HTTP {(int)ws.HttpStatusCode}: ";
             throw new StreamClosedException("refused", status + (e.InnerException?.Message ?? e.Message));
         }
+    }
+
+    private static HttpMessageInvoker BoundInvoker(System.Net.IPAddress local)
+    {
+#pragma warning disable CA2000 // the invoker owns the handler
+        var handler = new SocketsHttpHandler { UseCookies = false };
+#pragma warning restore CA2000
+        SourceAddress.Bind(handler, local);
+        return new HttpMessageInvoker(handler, disposeHandler: true);
     }
 
     private async Task PingLoopAsync(ClientWebSocket ws, CancellationToken ct)

@@ -6,6 +6,9 @@ internal sealed record StreamOptions
     /// <summary>ws:// or wss:// address of /websocket/v1.</summary>
     public required Uri Url { get; init; }
 
+    /// <summary>The local address connections leave from (--bind-address); null: the system's choice.</summary>
+    public System.Net.IPAddress? BindAddress { get; init; }
+
     /// <summary>How often a text PING is sent: well inside the exchange's 120 s idle timeout.</summary>
     public TimeSpan PingInterval { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -176,6 +176,14 @@ public class UpbitStreamTests() : FakeExchangeTest(new FakeExchangeOptions())
     }
 
     [Fact]
+    public async Task With_a_bind_address_the_connection_leaves_from_it()
+    {
+        using var r = new StreamRecorder(Client(o => o with { BindAddress = System.Net.IPAddress.Parse("127.0.0.2") }).Follow(StreamSubscription.For([Btc1])));
+        await r.WaitForAsync(x => x.Of<StreamCandle>().Count >= 1, Wait, "candles");
+        Assert.Equal(["127.0.0.2"], Exchange.Stream.AcceptedFrom);
+    }
+
+    [Fact]
     public async Task Unsubscribing_closes_the_connection_promptly()
     {
         var r = new StreamRecorder(Client().Follow(StreamSubscription.For([Btc1])));
