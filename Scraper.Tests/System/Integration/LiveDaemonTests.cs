@@ -48,10 +48,13 @@ public sealed class LiveDaemonTests(ITestOutputHelper output) : FakeExchangeTest
         await Task.Delay(TimeSpan.FromSeconds(SoakSeconds / 5.0));
         var faultsEnd = DateTimeOffset.UtcNow;
         await Task.Delay(TimeSpan.FromSeconds(SoakSeconds / 5.0));
-        // Everything until the last fault is reconciled once coverage passes it.
-        var metrics = await DaemonHarness.WaitForMetricsAsync(daemon, port, x => markets.All(mk =>
-                DaemonHarness.Sample(x, $"scraper_covered_until_timestamp_seconds{{market=\"{mk}\",unit=\"1\"}}") >= faultsEnd.ToUnixTimeSeconds() - 60),
-            TimeSpan.FromSeconds(90), "reconcile past the faults");
+        // Everything until the last fault is reconciled once coverage passes it, and at least one
+        // interval whose stream message was dropped lies inside what is reconciled.
+        double CoveredUntil(string x, string market) => DaemonHarness.Sample(x, $"scraper_covered_until_timestamp_seconds{{market=\"{market}\",unit=\"1\"}}") ?? 0;
+        var metrics = await DaemonHarness.WaitForMetricsAsync(daemon, port, x =>
+                markets.All(mk => CoveredUntil(x, mk) >= faultsEnd.ToUnixTimeSeconds() - 60)
+                && Exchange.Stream.Dropped.Any(d => d.Unit.Minutes == 1 && (d.Start + d.Unit.Interval).ToUnixTimeSeconds() <= CoveredUntil(x, d.Code)),
+            TimeSpan.FromSeconds(90), "reconcile past the faults and past a dropped message");
         var restPerMinute = (CandleRequests() - restBefore) / clock.Elapsed.TotalMinutes;
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
 
