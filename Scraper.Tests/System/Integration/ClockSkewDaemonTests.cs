@@ -21,7 +21,9 @@ public sealed class ClockSkewDaemonTests() : FakeExchangeTest(new FakeExchangeOp
     {
         var port = ScraperProcess.FreePort();
         var since = DateTimeOffset.UtcNow.AddHours(-2);
-        using var daemon = DaemonHarness.Start(Exchange, Db, port, "KRW-BTC", since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture));
+        // Polling: the next pass after a close is at most a minute away. Over the stream, coverage
+        // moves only with reconciliations, the next of which may be more than the wait below away.
+        using var daemon = DaemonHarness.Start(Exchange, Db, port, "KRW-BTC", since.UtcDateTime.ToString("o", CultureInfo.InvariantCulture), ["--live", "poll"]);
         await DaemonHarness.WaitForFollowingAsync(daemon, port, ["KRW-BTC"], TimeSpan.FromSeconds(60));
 
         var metrics = await DaemonHarness.ScrapeAsync(port);
