@@ -22,8 +22,7 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
     private readonly ConcurrentQueue<string> _subscriptions = new();
     private readonly ConcurrentQueue<(string Code, CandleUnit Unit, DateTimeOffset Start)> _dropped = new();
     private readonly List<DateTimeOffset> _connects = [];
-    private readonly ConcurrentQueue<DateTimeOffset> _acceptedAt = new();
-    private readonly ConcurrentQueue<string> _acceptedFrom = new();
+    private readonly ConcurrentQueue<(DateTimeOffset At, string From)> _accepts = new();
     private readonly Random _random = new(7);
     private readonly FakeUpbitExchange _exchange = exchange;
     private int _ids;
@@ -39,10 +38,10 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
     public int Accepted => Volatile.Read(ref _accepted);
 
     /// <summary>When each connection was upgraded (the exchange's clock), in order.</summary>
-    public IReadOnlyList<DateTimeOffset> AcceptedAt => [.. _acceptedAt];
+    public IReadOnlyList<DateTimeOffset> AcceptedAt => [.. _accepts.Select(a => a.At)];
 
     /// <summary>The source address of each connection upgraded, in order.</summary>
-    public IReadOnlyList<string> AcceptedFrom => [.. _acceptedFrom];
+    public IReadOnlyList<string> AcceptedFrom => [.. _accepts.Select(a => a.From)];
 
     /// <summary>Upgrades refused (503 or 429).</summary>
     public int Refused => Volatile.Read(ref _refused);
@@ -79,8 +78,7 @@ public sealed class FakeStreamServer(FakeUpbitExchange exchange)
         }
         using var ws = await ctx.WebSockets.AcceptWebSocketAsync();
         Interlocked.Increment(ref _accepted);
-        _acceptedAt.Enqueue(_exchange.Options.Time.GetUtcNow());
-        _acceptedFrom.Enqueue(ctx.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "");
+        _accepts.Enqueue((_exchange.Options.Time.GetUtcNow(), ctx.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? ""));
         var id = Interlocked.Increment(ref _ids);
         _open[id] = ctx;
         try
