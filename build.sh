@@ -84,6 +84,12 @@ case "$cmd" in
     # One closing line that any CI reads: "tests: N passed, N failed, N skipped", summed over the
     # test projects (each prints its own totals).
     count() { sed -n "s/^ *$1: *\([0-9][0-9]*\)\r\?$/\1/p" "$log" | awk '{ n += $1 } END { print n + 0 }'; }
+    # The failed tests again, each with the head of its message, so that a CI record that keeps
+    # only the tail of the output still says what failed.
+    if grep -q '^ *Failed [A-Za-z]' "$log"; then
+      echo "failed tests (repeated from above):"
+      awk '/^ *Failed [A-Za-z]/ { print; n = 12; next } n > 0 && !/^ *(Passed|Skipped) / { print; n--; next } { n = 0 }' "$log" | cut -c1-300
+    fi
     echo "tests: $(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
     rm -f "$log"
     exit "$status"
