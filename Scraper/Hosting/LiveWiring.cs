@@ -10,7 +10,8 @@ namespace Scraper.Hosting;
 
 /// <summary>
 /// Follow mode after the backfill: the live follower over the WebSocket stream (--live stream), or
-/// polling (--live poll, or when no minute unit is configured). Its events feed <see cref="StreamMetrics"/>
+/// polling (--live poll). Day candles are not on the stream and are polled by the follower, but
+/// their markets' ticker still comes from the stream, so it is opened for day-only series too. Its events feed <see cref="StreamMetrics"/>
 /// and <paramref name="events"/> (the ticker: stream prices, and what REST must still poll).
 /// Scrapers sharing a PostgreSQL database each receive every series from the stream but write and
 /// reconcile only the series whose follow lease they hold (<see cref="FleetWork.Followed"/>).
@@ -21,7 +22,7 @@ internal sealed class LiveWiring(ScraperSettings settings, ICandleStore store, C
     /// <summary>Follows until <paramref name="stop"/>.</summary>
     public async Task FollowAsync(CancellationToken stop)
     {
-        if (settings.Live == LiveSource.Poll || settings.Series.All(s => s.Unit.IsDay))
+        if (settings.Live == LiveSource.Poll)
         {
             await collector.FollowAsync(stop);
             return;
