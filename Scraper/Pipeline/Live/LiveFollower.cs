@@ -198,7 +198,7 @@ internal sealed partial class LiveFollower(
             {
                 var lastClose = key.Unit.AlignDown(at);
                 if (lastClose <= missedFrom) continue;
-                var followUp = FollowUp(key, at);
+                var followUp = lastClose + key.Unit.Interval + options.AfterClose;
                 _followUp[key] = followUp;
                 _due[key] = lastClose - key.Unit.Interval > missedFrom ? at : followUp < _due[key] ? followUp : _due[key];
             }
@@ -206,10 +206,7 @@ internal sealed partial class LiveFollower(
         Wake();
     }
 
-    /// <summary>When the interval forming at <paramref name="at"/> can be covered.</summary>
-    private DateTimeOffset FollowUp(SeriesKey key, DateTimeOffset at) => key.Unit.AlignDown(at) + 2 * key.Unit.Interval + options.AfterClose;
-
-    /// <summary>These streamed series now, and again once the intervals of the outage can be covered.</summary>
+    /// <summary>Series taken over: now, and again once the interval forming now can be covered (the previous follower may have missed part of it).</summary>
     private void ScheduleReconcile(DateTimeOffset at, IEnumerable<SeriesKey> keys)
     {
         lock (_gate)
@@ -217,7 +214,7 @@ internal sealed partial class LiveFollower(
             foreach (var key in keys.Where(k => !k.Unit.IsDay))
             {
                 _due[key] = at;
-                _followUp[key] = FollowUp(key, at);
+                _followUp[key] = key.Unit.AlignDown(at) + 2 * key.Unit.Interval + options.AfterClose;
             }
         }
         Wake();
