@@ -190,7 +190,7 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
     /// <summary>
     /// The requests in [from, to) that are the follow-up of the reconciliation after connecting (start
     /// cost, of any unit): per series, its first request after that reconciliation's once the
-    /// follow-up is due, two of its unit's intervals after the connection's. Every other request of a
+    /// follow-up is due, one of its unit's intervals after the close before the connection. Every other request of a
     /// series in the window, its periodic reconciliation included, is steady cost.
     /// </summary>
     private static int ConnectFollowUps(IReadOnlyList<RecordedRequest> requests, DateTimeOffset connected, DateTimeOffset from, DateTimeOffset to) =>
@@ -199,7 +199,7 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
             .Select(series =>
             {
                 var unit = CandleUnit.FromMinutes(int.Parse(series.Key.Path[(series.Key.Path.LastIndexOf('/') + 1)..], CultureInfo.InvariantCulture));
-                var due = unit.AlignDown(connected) + 2 * unit.Interval;
+                var due = unit.AlignDown(connected) + unit.Interval;
                 return series.OrderBy(r => r.At).Skip(1).FirstOrDefault(r => r.At >= due);
             })
             .Count(r => r is not null && r.At >= from && r.At < to);

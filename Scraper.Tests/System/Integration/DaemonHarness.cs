@@ -43,11 +43,11 @@ public static class DaemonHarness
 
     /// <summary>Waits until every listed market's unit-1 series follows (its backfill is done).</summary>
     /// <remarks><paramref name="daemon"/> is null when the daemon is not our child (e.g. under systemd in a container).</remarks>
-    public static Task WaitForFollowingAsync(ScraperProcess? daemon, int port, IEnumerable<string> markets, TimeSpan timeout, string unit = "1") =>
-        WaitForMetricsAsync(daemon, port, m => markets.All(market => Sample(m, $"scraper_following{{market=\"{market}\",unit=\"{unit}\"}}") == 1), timeout, "reach follow mode");
+    public static Task WaitForFollowingAsync(ScraperProcess? daemon, int port, IEnumerable<string> markets, TimeSpan timeout, string unit = "1", TimeSpan? every = null) =>
+        WaitForMetricsAsync(daemon, port, m => markets.All(market => Sample(m, $"scraper_following{{market=\"{market}\",unit=\"{unit}\"}}") == 1), timeout, "reach follow mode", every);
 
-    /// <summary>Scrapes every 100 ms until <paramref name="condition"/> holds; returns that scrape.</summary>
-    public static async Task<string> WaitForMetricsAsync(ScraperProcess? daemon, int port, Func<string, bool> condition, TimeSpan timeout, string what)
+    /// <summary>Scrapes every 100 ms (or <paramref name="every"/>: a daemon with thousands of series takes a while to render) until <paramref name="condition"/> holds; returns that scrape.</summary>
+    public static async Task<string> WaitForMetricsAsync(ScraperProcess? daemon, int port, Func<string, bool> condition, TimeSpan timeout, string what, TimeSpan? every = null)
     {
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < timeout)
@@ -59,7 +59,7 @@ public static class DaemonHarness
                 if (condition(m)) return m;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { } // not up yet, or too busy to answer in time
-            await Task.Delay(100);
+            await Task.Delay(every ?? TimeSpan.FromMilliseconds(100));
         }
         throw new TimeoutException($"the daemon did not {what} within {timeout.TotalSeconds:0} s: " + daemon?.Stderr);
     }

@@ -12,8 +12,8 @@ namespace Scraper.Pipeline.Live;
 /// Follows the configured series live: minute candles come from the stream and are stored as they
 /// arrive (no coverage); REST keeps what only REST can do — a reconciliation pass per streamed
 /// series every <see cref="LiveOptions.ReconcilePeriod"/>, on its own slot so that the series
-/// trickle rather than burst (<see cref="ReconcileSlots"/>), and right after every (re)connection
-/// (plus a follow-up once the interval of the outage can be covered), and polling for day candles.
+/// trickle rather than burst (<see cref="ReconcileSlots"/>), after every (re)connection for the
+/// intervals that closed while the stream was away (<see cref="Reconnected"/>), and polling for day candles.
 /// When the stream cannot be established (<see cref="LiveOptions.FallbackAfterFailures"/> failed
 /// attempts in a row) the minute series are polled as in poll mode until a connection succeeds;
 /// the stream keeps retrying on its capped back-off. In a fleet (<c>followed</c>: the series this
@@ -41,6 +41,9 @@ internal sealed partial class LiveFollower(
     private ReconcileSlots? _slots;
     private LiveState _state = LiveState.Connecting;
     private int _failures;
+    private DateTimeOffset _heard = DateTimeOffset.MinValue;
+    private DateTimeOffset? _lostFrom;
+    private bool _split;
 
     private enum LiveState { Connecting, Streaming, Polling }
 
@@ -137,16 +140,22 @@ internal sealed partial class LiveFollower(
     private void OnStreamEvent(StreamEvent e)
     {
         _events.OnNext(new LiveStreamEvent(e));
+        if (e is not StreamDisconnected) _heard = e.At;
         switch (e)
         {
             case StreamConnected c:
                 LogConnected(logger, c.Connection, c.Pairs);
                 _failures = 0;
                 SetState(LiveState.Streaming, "connected");
-                ScheduleReconcile(c.At, series);
+                // With several connections the last message heard may be another connection's: assume everything lost.
+                _split |= c.Connection > 0;
+                Reconnected(c.At, _split ? DateTimeOffset.MinValue : _lostFrom ?? DateTimeOffset.MinValue);
+                _lostFrom = null;
                 break;
             case StreamDisconnected d when d.WasConnected:
                 LogDisconnected(logger, d.Connection, d.Reason, d.Detail, d.RetryIn.TotalSeconds);
+                // A stall is noticed long after it began: what was lost was sent after the last message heard.
+                _lostFrom ??= _heard;
                 break;
             case StreamDisconnected d:
                 LogNotConnected(logger, d.Connection, d.Reason, d.Detail, d.RetryIn.TotalSeconds);
@@ -173,7 +182,31 @@ internal sealed partial class LiveFollower(
         ScheduleReconcile(now, gained);
     }
 
-    /// <summary>These streamed series now, and again once the intervals of the outage can be covered.</summary>
+    /// <summary>
+    /// After a connection, a streamed series is reconciled only if one of its intervals closed while
+    /// the stream may have missed its last update (since <paramref name="lost"/>, less
+    /// <see cref="LiveOptions.CloseGrace"/>): at once when some of those intervals can be covered now,
+    /// and when the last of them can (the follow-up). The candle forming meanwhile needs nothing: the
+    /// connection's snapshot brings it whole. A blip between two closes thus costs no request at all.
+    /// </summary>
+    private void Reconnected(DateTimeOffset at, DateTimeOffset lost)
+    {
+        var missedFrom = lost == DateTimeOffset.MinValue ? lost : lost - options.CloseGrace;
+        lock (_gate)
+        {
+            foreach (var key in series.Where(k => !k.Unit.IsDay))
+            {
+                var lastClose = key.Unit.AlignDown(at);
+                if (lastClose <= missedFrom) continue;
+                var followUp = lastClose + key.Unit.Interval + options.AfterClose;
+                _followUp[key] = followUp;
+                _due[key] = lastClose - key.Unit.Interval > missedFrom ? at : followUp < _due[key] ? followUp : _due[key];
+            }
+        }
+        Wake();
+    }
+
+    /// <summary>Series taken over: now, and again once the interval forming now can be covered (the previous follower may have missed part of it).</summary>
     private void ScheduleReconcile(DateTimeOffset at, IEnumerable<SeriesKey> keys)
     {
         lock (_gate)

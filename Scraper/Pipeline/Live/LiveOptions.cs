@@ -25,6 +25,12 @@ internal sealed record LiveOptions
     /// <summary>Stream candles are written in batches this far apart (the last update of a candle in a batch wins).</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How long after an interval's close the stream may still deliver its last update: a connection
+    /// lost this soon after a close may have lost that interval's final value.
+    /// </summary>
+    public TimeSpan CloseGrace { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long after a close a polled series or a follow-up reconciliation asks for it.</summary>
     public TimeSpan AfterClose { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -136,7 +136,7 @@ public sealed partial class LiveFollowerTests : IDisposable
         await SettleAsync(() => _events.OfType<LiveReconciled>().Any(), "the first reconciliation");
         var afterFirst = _client.Sent;
         await RunForAsync(TimeSpan.FromMinutes(12));
-        // The follow-up once the connection's minute can be covered (00:02:01), then one every 5 minutes on the series' slot (00:05:30, 00:10:30).
+        // The follow-up once the minute that closed before the connection can be covered (00:01:01), then one every 5 minutes on the series' slot (00:05:30, 00:10:30).
         Assert.Equal(3, _client.Sent - afterFirst);
         Assert.Equal(WindowPlanner.CoverableEnd(Btc1, T0.Date.AddMinutes(10.5)), _store.GetCoverage(Btc1)[^1].End);
     }
@@ -151,7 +151,7 @@ public sealed partial class LiveFollowerTests : IDisposable
         await RunForAsync(TimeSpan.FromMinutes(15.5));
         var log = string.Join(", ", _requests.Select(r => $"{r.At:HH:mm:ss} {r.Market[4..]}"));
 
-        // On connecting, every series at once (then the follow-up once the connection's minute closed, at 00:02:01).
+        // On connecting, every series at once (then the follow-up once the minute before it can be covered, at 00:01:01).
         Assert.True(series.Length == _requests.Where(r => r.At < T0.AddMinutes(1)).Select(r => r.Market).Distinct().Count(), log);
         // From then on one series every 2 minutes (none sooner than half a period after the follow-up):
         // each 8-minute period reconciles every series once, never all together.
