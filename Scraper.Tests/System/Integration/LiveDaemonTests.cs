@@ -112,7 +112,7 @@ public sealed class LiveDaemonTests(ITestOutputHelper output) : FakeExchangeTest
             ["--units", "1,5"]);
         var metrics = await DaemonHarness.WaitForMetricsAsync(daemon, port,
             x => DaemonHarness.Sample(x, "scraper_live_fallback") == 1 && DaemonHarness.Sum(x, "scraper_live_reconcile_passes_total", "poll") >= 1,
-            TimeSpan.FromSeconds(60), "fall back to polling");
+            TimeSpan.FromSeconds(90), "fall back to polling");
         Assert.True(DaemonHarness.Sum(metrics, "scraper_stream_disconnects_total", "refused") >= 3);
         Assert.Equal(0, DaemonHarness.Sample(metrics, "scraper_stream_connections"));
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));

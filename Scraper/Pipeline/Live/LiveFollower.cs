@@ -15,7 +15,7 @@ namespace Scraper.Pipeline.Live;
 /// trickle rather than burst (<see cref="ReconcileSlots"/>), after every (re)connection for the
 /// intervals that closed while the stream was away (<see cref="Reconnected"/>), and polling for day candles.
 /// When the stream cannot be established (<see cref="LiveOptions.FallbackAfterFailures"/> failed
-/// attempts in a row) the minute series are polled as in poll mode until a connection succeeds;
+/// attempts in a row, and nothing heard for <see cref="LiveOptions.FallbackAfter"/>) the minute series are polled as in poll mode until a connection succeeds;
 /// the stream keeps retrying on its capped back-off. In a fleet (<c>followed</c>: the series this
 /// scraper holds the follow leases of) it writes and reconciles only those, and reconciles a series
 /// at once when it takes it over.
@@ -42,6 +42,7 @@ internal sealed partial class LiveFollower(
     private LiveState _state = LiveState.Connecting;
     private int _failures;
     private DateTimeOffset _heard = DateTimeOffset.MinValue;
+    private long _heardTimestamp;
     private DateTimeOffset? _lostFrom;
     private bool _split;
 
@@ -54,6 +55,7 @@ internal sealed partial class LiveFollower(
     public async Task RunAsync(CancellationToken stop)
     {
         var sink = new LiveCandleSink(store, series.ToHashSet(), time);
+        _heardTimestamp = time.GetTimestamp();
         var now = time.GetUtcNow();
         var slots = new ReconcileSlots(series, options, now);
         lock (_gate)
@@ -140,7 +142,11 @@ internal sealed partial class LiveFollower(
     private void OnStreamEvent(StreamEvent e)
     {
         _events.OnNext(new LiveStreamEvent(e));
-        if (e is not StreamDisconnected) _heard = e.At;
+        if (e is not StreamDisconnected)
+        {
+            _heard = e.At;
+            _heardTimestamp = time.GetTimestamp();
+        }
         switch (e)
         {
             case StreamConnected c:
@@ -159,7 +165,9 @@ internal sealed partial class LiveFollower(
                 break;
             case StreamDisconnected d:
                 LogNotConnected(logger, d.Connection, d.Reason, d.Detail, d.RetryIn.TotalSeconds);
-                if (++_failures >= options.FallbackAfterFailures) SetState(LiveState.Polling, $"{_failures} connection attempts failed ({d.Reason}: {d.Detail})");
+                // Polling every series costs far more REST than reconciling after a short outage does.
+                if (++_failures >= options.FallbackAfterFailures && time.GetElapsedTime(_heardTimestamp) >= options.FallbackAfter)
+                    SetState(LiveState.Polling, $"{_failures} connection attempts failed ({d.Reason}: {d.Detail})");
                 break;
             case StreamError error:
                 LogStreamError(logger, error.Name, error.Message, error.Subscription, error.DroppedCodes.Count == 0 ? "" : $"; left out from now on: {string.Join(',', error.DroppedCodes)}");

@@ -22,6 +22,13 @@ internal sealed record LiveOptions
     /// <summary>Failed connection attempts in a row after which the minute series are polled until the stream works again.</summary>
     public int FallbackAfterFailures { get; init; } = 3;
 
+    /// <summary>
+    /// How long nothing must have been heard from the stream (or since start) before failed attempts
+    /// switch to polling: a short refusal is bridged by the reconciliation after the reconnection,
+    /// while polling every series at once would spend minutes of the REST budget.
+    /// </summary>
+    public TimeSpan FallbackAfter { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Stream candles are written in batches this far apart (the last update of a candle in a batch wins).</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 

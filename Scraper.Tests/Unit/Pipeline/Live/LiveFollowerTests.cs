@@ -171,7 +171,18 @@ public sealed partial class LiveFollowerTests : IDisposable
     public async Task After_failed_attempts_the_minute_series_are_polled_until_the_stream_is_established()
     {
         _ = _follower.RunAsync(_stop.Token);
-        for (var i = 0; i < 3; i++) _stream.OnNext(new StreamDisconnected(T0, 0, "refused", "HTTP 503", false, TimeSpan.FromSeconds(1)));
+        // A few quick refusals are bridged: no polling of every series for a short outage.
+        for (var i = 0; i < 3; i++)
+        {
+            _stream.OnNext(new StreamDisconnected(_time.GetUtcNow(), 0, "refused", "HTTP 503", false, TimeSpan.FromSeconds(1)));
+            await RunForAsync(TimeSpan.FromSeconds(2));
+        }
+        await RunForAsync(TimeSpan.FromSeconds(20));
+        Assert.Empty(_events.OfType<LiveModeChanged>());
+        Assert.Equal(0, _client.Sent);
+        // Refused for longer than FallbackAfter: polled.
+        await RunForAsync(TimeSpan.FromSeconds(5));
+        _stream.OnNext(new StreamDisconnected(_time.GetUtcNow(), 0, "refused", "HTTP 503", false, TimeSpan.FromSeconds(1)));
         await SettleAsync(() => _events.OfType<LiveModeChanged>().Any(), "the fallback");
         Assert.False(_events.OfType<LiveModeChanged>().Single().Streaming);
         await RunForAsync(TimeSpan.FromMinutes(4));
