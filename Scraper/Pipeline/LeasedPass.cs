@@ -147,7 +147,11 @@ internal sealed partial class LeasedPass(
     {
         // Merged first, so that the windows align to the chunk's start and a chunk is whole windows.
         var covered = store.GetCoverage(series);
-        return [.. WindowPlanner.Split(series, Coverage.Merge(pieces).SelectMany(p => Coverage.Gaps(covered, p)))];
+        var coverable = WindowPlanner.CoverableEnd(series, time.GetUtcNow());
+        // A gap after what another scraper covered that lies wholly in the still settling newest
+        // candles is what it fetched but could not count as covered yet: like a scraper alone, the
+        // fleet fetches it in the next pass, not once more per scraper that checks the chunk.
+        return [.. WindowPlanner.Split(series, Coverage.Merge(pieces).SelectMany(p => Coverage.Gaps(covered, p).Where(g => g.Start == p.Start || g.Start < coverable)))];
     }
 
     /// <summary>A chunk's windows; once its lease is lost, windows not yet started are dropped.</summary>

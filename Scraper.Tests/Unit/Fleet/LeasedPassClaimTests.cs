@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reactive.Linq;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.Reactive.Testing;
@@ -128,5 +129,33 @@ public sealed class LeasedPassClaimTests : IDisposable
         Assert.True(await Task.WhenAny(completed.Task, Task.Delay(TimeSpan.FromSeconds(5))) == completed.Task,
             $"the pass still waits after 1.2 s of a 30 s lease period ({leases.Claims} claims)");
         await completed.Task;
+    }
+    [Fact]
+    public async Task A_chunk_another_scraper_fetched_up_to_its_still_settling_newest_minute_is_not_fetched_again_in_that_minute()
+    {
+        var leases = new SharedLeases();
+        var queries = new ConcurrentQueue<CandleQuery>();
+        var (pass, store, limiter) = Build(leases, q =>
+        {
+            queries.Enqueue(q);
+            return new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task;
+        });
+        using var _ = store;
+        using var __ = limiter;
+        _time.Advance(TimeSpan.FromSeconds(20));
+        // Planned up to the closed candles; the scraper that fetched it could cover all but the newest minute.
+        var plan = WindowPlanner.Split(Btc, [new TimeRange(T0.AddHours(-5), T0)]).ToList();
+        store.SaveResponse(Btc, [], new TimeRange(T0.AddHours(-5), WindowPlanner.CoverableEnd(Btc, _time.GetUtcNow())));
+        var completed = new TaskCompletionSource();
+
+        using var subscription = pass.Fetch(plan).Subscribe(_ => { }, e => completed.TrySetException(e), () => completed.TrySetResult());
+        for (var i = 0; i < 20 && !completed.Task.IsCompleted; i++)
+        {
+            await Task.Delay(50);
+            _scheduler.AdvanceBy(TimeSpan.FromMilliseconds(200).Ticks);
+        }
+
+        Assert.Empty(queries.Select(q => $"{q.Market} to {q.To:HH:mm} count {q.Count}"));
+        Assert.True(completed.Task.IsCompleted, "the pass still waits");
     }
 }
