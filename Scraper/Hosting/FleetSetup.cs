@@ -61,6 +61,8 @@ internal static partial class FleetSetup
 
         public void RenewalFailed(LeaseKind kind, int leases) => metrics.RenewalsFailed.WithLabels(Name(kind)).Inc(leases);
 
+        public void LeasesDropped(LeaseKind kind, int leases) => metrics.LeasesDropped.WithLabels(Name(kind)).Inc(leases);
+
         public void WindowsClaimed(int windows, bool takenOver)
         {
             metrics.WindowsClaimed.Inc(windows);

@@ -21,6 +21,7 @@ internal sealed class FleetMetrics
         LeasesClaimed = f.CreateCounter("scraper_fleet_leases_claimed_total", "Leases granted to this scraper.", Kind);
         LeasesTakenOver = f.CreateCounter("scraper_fleet_leases_taken_over_total", "Leases granted after they had expired in another scraper's hands.", Kind);
         RenewalsFailed = f.CreateCounter("scraper_fleet_lease_renewals_failed_total", "Leases that could not be renewed (lost to another scraper, or the database failed).", Kind);
+        LeasesDropped = f.CreateCounter("scraper_fleet_leases_dropped_total", "Leases this scraper stopped treating as held because their period ran out without a renewal (the database was unreachable).", Kind);
         WindowsClaimed = f.CreateCounter("scraper_fleet_windows_claimed_total", "Windows to fetch found in chunks this scraper claimed.");
         WindowsTakenOver = f.CreateCounter("scraper_fleet_windows_taken_over_total", "Windows of chunks taken over from a scraper whose lease had expired.");
         WindowsCompleted = f.CreateCounter("scraper_fleet_windows_completed_total", "Windows of claimed chunks that ended (fetched or skipped).");
@@ -36,6 +37,7 @@ internal sealed class FleetMetrics
             LeasesClaimed.WithLabels(kind).Inc(0);
             LeasesTakenOver.WithLabels(kind).Inc(0);
             RenewalsFailed.WithLabels(kind).Inc(0);
+            LeasesDropped.WithLabels(kind).Inc(0);
         }
         PendingChunks.Set(0);
     }
@@ -45,6 +47,7 @@ internal sealed class FleetMetrics
     public Counter LeasesClaimed { get; }
     public Counter LeasesTakenOver { get; }
     public Counter RenewalsFailed { get; }
+    public Counter LeasesDropped { get; }
     public Counter WindowsClaimed { get; }
     public Counter WindowsTakenOver { get; }
     public Counter WindowsCompleted { get; }

@@ -44,7 +44,7 @@ internal sealed class FleetWork(IWorkLeases leases, ICandleStore store, IFleetEv
     {
         if (!leases.IsShared) return null;
         _followed.OnNext(new HashSet<SeriesKey>());
-        var share = _share = new FollowShare(leases, series, time, _logger, _followed.OnNext);
+        var share = _share = new FollowShare(leases, series, time, _logger, _followed.OnNext, events);
         var done = CancellationTokenSource.CreateLinkedTokenSource(stop);
         return new Stopper(done, Task.Run(() => share.RunAsync(done.Token), CancellationToken.None), time);
     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Scraper.Domain;
 using Scraper.Storage;
@@ -10,21 +9,26 @@ namespace Scraper.Pipeline;
 /// holds its follow lease. Every third of a lease period the scraper says it is alive, renews its
 /// leases, gives back what exceeds its share (series ÷ live scrapers, rounded up) so that a newcomer
 /// gets some, and claims free or expired ones up to its share — so a dead follower's series are
-/// taken over about one lease period after its last renewal. Every change of the series it follows
-/// is reported to <c>changed</c> (a copy, empty once the leases are given back).
+/// taken over about one lease period after its last renewal. A scraper cut off from the database
+/// stops following its series when their lease period has run out without a renewal (they may be
+/// another's by then) and claims afresh once the database answers. Every change of the series it
+/// follows is reported to <c>changed</c> (a copy, empty once the leases are given back or dropped).
 /// </summary>
 internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<SeriesKey> series, TimeProvider time, ILogger logger,
-    Action<IReadOnlySet<SeriesKey>>? changed = null)
+    Action<IReadOnlySet<SeriesKey>>? changed = null, IFleetEvents? events = null)
 {
-    private readonly ConcurrentDictionary<SeriesKey, bool> _held = new();
+    private readonly LeaseDeadlines<SeriesKey> _held = new(leases.Period, time);
+    private readonly Lock _reporting = new();
     private HashSet<SeriesKey> _reported = [];
 
-    /// <summary>Whether this scraper follows <paramref name="key"/> now.</summary>
-    public bool Follows(SeriesKey key) => _held.ContainsKey(key);
+    /// <summary>Whether this scraper follows <paramref name="key"/> now: it holds its lease and the lease period has not run out.</summary>
+    public bool Follows(SeriesKey key) => _held.Holds(key);
 
     /// <summary>Keeps the share up to date until <paramref name="stop"/>, then gives every follow lease back.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
+        // On a timer of its own: while the database is gone the loop below hangs in the store's retry.
+        using var watch = time.CreateTimer(_ => DropExpired(), null, leases.Period / 6, leases.Period / 6);
         while (!stop.IsCancellationRequested)
         {
             try
@@ -53,40 +57,58 @@ internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<Seri
         {
             LogFailed(logger, e.Message);
         }
-        _held.Clear();
+        foreach (var key in _held.Keys) _held.Forget(key);
+        Report();
+    }
+
+    private void DropExpired()
+    {
+        var dropped = _held.DropExpired();
+        if (dropped.Count == 0) return;
+        events?.LeasesDropped(LeaseKind.Follow, dropped.Count);
+        LogDropped(logger, dropped.Count, leases.Period.TotalSeconds);
         Report();
     }
 
     private void Report()
     {
-        var now = _held.Keys.ToHashSet();
-        if (now.SetEquals(_reported)) return;
-        _reported = now;
-        changed?.Invoke(now);
+        lock (_reporting)
+        {
+            var now = _held.Keys.ToHashSet();
+            if (now.SetEquals(_reported)) return;
+            _reported = now;
+            changed?.Invoke(now);
+        }
     }
 
     private void Balance(int members)
     {
         var share = (series.Count + Math.Max(1, members) - 1) / Math.Max(1, members);
         var mine = _held.Keys.Select(WorkLease.Follow).ToList();
+        var renewing = _held.Now();
+        // A renewal that hung until the database came back and still found this scraper the owner
+        // holds the lease again, even if the wait dropped it meanwhile.
         var kept = leases.Renew(mine).Select(l => l.Series).ToHashSet();
+        foreach (var key in kept) _held.Hold(key, renewing);
         foreach (var lost in mine.Where(m => !kept.Contains(m.Series)))
         {
-            _held.TryRemove(lost.Series, out _);
+            _held.Forget(lost.Series);
             LogLost(logger, lost.Series.ToString());
         }
-        var extra = series.Where(_held.ContainsKey).Skip(share).ToList();
+        var extra = series.Where(s => _held.Keys.Contains(s)).Skip(share).ToList();
         if (extra.Count > 0)
         {
             leases.Release([.. extra.Select(WorkLease.Follow)]);
-            foreach (var key in extra) _held.TryRemove(key, out _);
+            foreach (var key in extra) _held.Forget(key);
             LogGivenBack(logger, extra.Count, members);
         }
         var free = share - _held.Count;
         if (free <= 0) return;
-        foreach (var (lease, takenOver) in leases.Claim([.. series.Where(s => !_held.ContainsKey(s)).Select(WorkLease.Follow)], free))
+        var claiming = _held.Now();
+        var held = _held.Keys.ToHashSet();
+        foreach (var (lease, takenOver) in leases.Claim([.. series.Where(s => !held.Contains(s)).Select(WorkLease.Follow)], free))
         {
-            _held[lease.Series] = true;
+            _held.Hold(lease.Series, claiming);
             LogFollowing(logger, lease.Series.ToString(), takenOver ? " (taken over: its follower's lease had expired)" : "");
         }
     }
@@ -99,6 +121,9 @@ internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<Seri
 
     [LoggerMessage(Level = LogLevel.Information, Message = "gave {Count} series back to share them among {Members} scrapers")]
     private static partial void LogGivenBack(ILogger logger, int count, int members);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stopped following {Count} series: no renewal of their leases for a lease period ({Seconds:0.#} s; the database is unreachable?), so they may be another scraper's; they are claimed afresh once the database answers")]
+    private static partial void LogDropped(ILogger logger, int count, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "follow leases: {Error}; trying again in a third of the lease period")]
     private static partial void LogFailed(ILogger logger, string error);

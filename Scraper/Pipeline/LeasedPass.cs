@@ -13,7 +13,9 @@ namespace Scraper.Pipeline;
 /// every scraper shares, and a chunk is fetched only under its lease. A claimed chunk's windows are
 /// planned again from coverage (another scraper may have finished it meanwhile), fetched, and the
 /// lease released; leases are renewed while held. Chunks held by others are waited for, and taken
-/// over once their lease has expired, so the pass ends when the whole plan is done by someone.
+/// over once their lease has expired, so the pass ends when the whole plan is done by someone. A
+/// chunk whose lease period runs out without a renewal (the database unreachable) starts no more
+/// windows and goes back to the plan, to be claimed afresh once the database answers.
 /// </summary>
 internal sealed partial class LeasedPass(
     IWorkLeases leases,
@@ -32,6 +34,7 @@ internal sealed partial class LeasedPass(
     private TimeSpan Recheck => leases.Period / 3 < TimeSpan.FromSeconds(1) ? leases.Period / 3 : TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<WorkLease, Chunk> _held = new();
+    private readonly LeaseDeadlines<WorkLease> _deadlines = new(leases.Period, time);
     private readonly ConcurrentQueue<Chunk> _ended = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -96,18 +99,29 @@ internal sealed partial class LeasedPass(
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(abandon);
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(abandon, stop);
         var renewals = RenewAsync(renewing.Token);
+        // On a timer of its own: while the database is gone the renewals hang in the store's retry.
+        using var watch = time.CreateTimer(_ => DropExpired(), null, leases.Period / 6, leases.Period / 6);
         try
         {
-            while (pending.Count > 0 && !stop.IsCancellationRequested)
+            // Until the plan is done, or at a stop until the chunks in flight have ended.
+            while (!_held.IsEmpty || (pending.Count > 0 && !stop.IsCancellationRequested))
             {
                 var changed = Volatile.Read(ref _changed).Task;
-                ReleaseEnded();
+                foreach (var dropped in ReleaseEnded()) pending[dropped.Lease] = dropped.Pieces;
+                if (pending.Count == 0 || stop.IsCancellationRequested)
+                {
+                    if (!_held.IsEmpty) await Task.WhenAny(changed, Task.Delay(Timeout.InfiniteTimeSpan, time, abandon));
+                    if (abandon.IsCancellationRequested) return;
+                    continue;
+                }
                 events?.Pending(pending.Count + _held.Count);
                 var free = maxHeld - _held.Count;
+                var claiming = _deadlines.Now();
                 var granted = free > 0 ? leases.Claim([.. pending.Keys.Take(candidates)], free) : [];
                 foreach (var (lease, takenOver) in granted)
                 {
-                    var windows = StillMissing(lease.Series, pending[lease]);
+                    var pieces = pending[lease];
+                    var windows = StillMissing(lease.Series, pieces);
                     pending.Remove(lease);
                     if (windows.Count == 0)
                     {
@@ -116,7 +130,8 @@ internal sealed partial class LeasedPass(
                     }
                     events?.WindowsClaimed(windows.Count, takenOver);
                     if (takenOver) LogTakenOver(logger, lease.ToString(), windows.Count);
-                    var chunk = new Chunk(lease, windows.Count);
+                    var chunk = new Chunk(lease, windows.Count, pieces);
+                    _deadlines.Hold(lease, claiming);
                     _held[lease] = chunk;
                     chunks.OnNext(FetchChunk(chunk, windows));
                 }
@@ -124,13 +139,6 @@ internal sealed partial class LeasedPass(
                 // Full, or the rest is held by others: wait for a chunk of ours to end, or look again
                 // soon (theirs end within a second or two; expired ones are found as well).
                 await Task.WhenAny(changed, Task.Delay(Recheck, time, waiting.Token));
-                if (abandon.IsCancellationRequested) return;
-            }
-            while (!_held.IsEmpty)
-            {
-                var changed = Volatile.Read(ref _changed).Task;
-                ReleaseEnded();
-                if (!_held.IsEmpty) await Task.WhenAny(changed, Task.Delay(Timeout.InfiniteTimeSpan, time, abandon));
                 if (abandon.IsCancellationRequested) return;
             }
             ReleaseEnded();
@@ -143,17 +151,34 @@ internal sealed partial class LeasedPass(
         }
     }
 
+    /// <summary>Marks the chunks whose lease period ran out without a renewal: they start no more windows and go back to the plan when they end.</summary>
+    private void DropExpired()
+    {
+        var expired = _deadlines.DropExpired();
+        if (expired.Count == 0) return;
+        foreach (var lease in expired)
+        {
+            if (_held.TryGetValue(lease, out var chunk)) chunk.Dropped = true;
+        }
+        events?.LeasesDropped(LeaseKind.Windows, expired.Count);
+        LogDropped(logger, expired.Count, leases.Period.TotalSeconds);
+    }
+
     private IReadOnlyList<CandleWindow> StillMissing(SeriesKey series, List<TimeRange> pieces)
     {
         // Merged first, so that the windows align to the chunk's start and a chunk is whole windows.
         var covered = store.GetCoverage(series);
-        return [.. WindowPlanner.Split(series, Coverage.Merge(pieces).SelectMany(p => Coverage.Gaps(covered, p)))];
+        var coverable = WindowPlanner.CoverableEnd(series, time.GetUtcNow());
+        // A gap after what another scraper covered that lies wholly in the still settling newest
+        // candles is what it fetched but could not count as covered yet: like a scraper alone, the
+        // fleet fetches it in the next pass, not once more per scraper that checks the chunk.
+        return [.. WindowPlanner.Split(series, Coverage.Merge(pieces).SelectMany(p => Coverage.Gaps(covered, p).Where(g => g.Start == p.Start || g.Start < coverable)))];
     }
 
-    /// <summary>A chunk's windows; once its lease is lost, windows not yet started are dropped.</summary>
+    /// <summary>A chunk's windows; once its lease is lost or its period has run out, windows not yet started are dropped.</summary>
     private IObservable<WindowResult> FetchChunk(Chunk chunk, IReadOnlyList<CandleWindow> windows) =>
         windows.ToObservable(ImmediateScheduler.Instance)
-            .Select(w => Observable.Defer(() => chunk.Lost ? Observable.Empty<WindowResult>() : pipeline.FetchWindow(w)))
+            .Select(w => Observable.Defer(() => chunk.Lost || chunk.Dropped || !_deadlines.Holds(chunk.Lease) ? Skip(chunk) : pipeline.FetchWindow(w)))
             .Merge(maxInFlight)
             .Finally(() =>
             {
@@ -161,13 +186,27 @@ internal sealed partial class LeasedPass(
                 Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             });
 
-    /// <summary>Gives back the leases of chunks that ended; at a stop a database that is gone only costs the others one lease period.</summary>
-    private void ReleaseEnded()
+    private static IObservable<WindowResult> Skip(Chunk chunk)
+    {
+        if (!chunk.Lost) chunk.Dropped = true;
+        return Observable.Empty<WindowResult>();
+    }
+
+    /// <summary>
+    /// Gives back the leases of chunks that ended (a dropped one's too: the release only deletes a
+    /// lease that is still this scraper's); returns the dropped ones, to be planned again. At a stop
+    /// a database that is gone only costs the others one lease period.
+    /// </summary>
+    private List<Chunk> ReleaseEnded()
     {
         var ended = new List<Chunk>();
         while (_ended.TryDequeue(out var chunk)) ended.Add(chunk);
-        if (ended.Count == 0) return;
-        foreach (var chunk in ended) _held.TryRemove(chunk.Lease, out _);
+        if (ended.Count == 0) return [];
+        foreach (var chunk in ended)
+        {
+            _held.TryRemove(chunk.Lease, out _);
+            _deadlines.Forget(chunk.Lease);
+        }
         events?.WindowsCompleted(ended.Sum(c => c.Windows));
         var mine = ended.Where(c => !c.Lost).Select(c => c.Lease).ToList();
         try
@@ -178,6 +217,7 @@ internal sealed partial class LeasedPass(
         {
             LogReleaseFailed(logger, mine.Count, e.Message);
         }
+        return [.. ended.Where(c => c.Dropped && !c.Lost)];
     }
 
     private async Task RenewAsync(CancellationToken done)
@@ -187,9 +227,11 @@ internal sealed partial class LeasedPass(
             try
             {
                 await Task.Delay(leases.Period / 3, time, done);
-                var held = _held.Keys.ToList();
+                var held = _held.Where(h => !h.Value.Dropped).Select(h => h.Key).ToList();
                 if (held.Count == 0) continue;
+                var renewing = _deadlines.Now();
                 var kept = leases.Renew(held).ToHashSet();
+                foreach (var lease in kept.Where(_held.ContainsKey)) _deadlines.Hold(lease, renewing);
                 foreach (var lost in held.Where(h => !kept.Contains(h)))
                 {
                     if (_held.TryGetValue(lost, out var chunk)) chunk.Lost = true;
@@ -207,13 +249,24 @@ internal sealed partial class LeasedPass(
         }
     }
 
-    private sealed class Chunk(WorkLease lease, int windows)
+    private sealed class Chunk(WorkLease lease, int windows, List<TimeRange> pieces)
     {
         private volatile bool _lost;
+        private volatile bool _dropped;
 
         public WorkLease Lease { get; } = lease;
 
         public int Windows { get; } = windows;
+
+        /// <summary>The plan's pieces of the chunk, to plan it again when it is dropped.</summary>
+        public List<TimeRange> Pieces { get; } = pieces;
+
+        /// <summary>Its lease period ran out without a renewal: this scraper may no longer hold it.</summary>
+        public bool Dropped
+        {
+            get => _dropped;
+            set => _dropped = value;
+        }
 
         public bool Lost
         {
@@ -244,6 +297,9 @@ internal sealed partial class LeasedPass(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "lost the lease of {Lease} to another scraper (not renewed in time); its windows not yet started are left to it")]
     private static partial void LogLost(ILogger logger, string lease);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "dropped {Count} chunks of windows: no renewal of their leases for a lease period ({Seconds:0.#} s; the database is unreachable?), so they may be another scraper's; their windows not yet started are claimed afresh once the database answers")]
+    private static partial void LogDropped(ILogger logger, int count, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "renewing leases failed: {Error}; trying again in a third of the lease period")]
     private static partial void LogRenewFailed(ILogger logger, string error);

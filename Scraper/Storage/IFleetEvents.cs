@@ -9,6 +9,9 @@ internal interface IFleetEvents
     /// <summary>A renewal failed: <paramref name="leases"/> were lost (or could not be renewed).</summary>
     void RenewalFailed(LeaseKind kind, int leases);
 
+    /// <summary>Leases no longer treated as held: their lease period ran out without a renewal (the database was unreachable).</summary>
+    void LeasesDropped(LeaseKind kind, int leases);
+
     /// <summary>Windows to fetch found in a claimed chunk; <paramref name="takenOver"/> when the chunk was taken over.</summary>
     void WindowsClaimed(int windows, bool takenOver);
 

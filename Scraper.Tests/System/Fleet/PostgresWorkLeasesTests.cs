@@ -121,6 +121,7 @@ public sealed class PostgresWorkLeasesTests(PostgresServer server) : PostgresSto
 
         public void Claimed(LeaseKind kind, int leases, int takenOver) => (ClaimedCount, TakenOverCount) = (ClaimedCount + leases, TakenOverCount + takenOver);
         public void RenewalFailed(LeaseKind kind, int leases) { }
+        public void LeasesDropped(LeaseKind kind, int leases) { }
         public void WindowsClaimed(int windows, bool takenOver) { }
         public void WindowsCompleted(int windows) { }
         public void Pending(int chunks) { }

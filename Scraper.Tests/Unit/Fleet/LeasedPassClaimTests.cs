@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reactive.Linq;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.Reactive.Testing;
@@ -28,6 +29,7 @@ public sealed class LeasedPassClaimTests : IDisposable
     /// <summary>Leases with a 30 s period (the default) that grant nothing while others hold the chunks.</summary>
     private sealed class SharedLeases : IWorkLeases
     {
+        private volatile bool _down;
         private int _claims;
         private int _granted;
 
@@ -49,8 +51,14 @@ public sealed class LeasedPassClaimTests : IDisposable
 
         public TimeSpan Period => TimeSpan.FromSeconds(30);
 
+        /// <summary>The database is gone: every statement fails until <see cref="Up"/>.</summary>
+        public void Down() => _down = true;
+
+        public void Up() => _down = false;
+
         public IReadOnlyList<(WorkLease Lease, bool TakenOver)> Claim(IReadOnlyCollection<WorkLease> candidates, int max)
         {
+            Reachable();
             Interlocked.Increment(ref _claims);
             if (OthersHoldAll) return [];
             var granted = candidates.Take(max).Select(c => (c, false)).ToList();
@@ -58,27 +66,40 @@ public sealed class LeasedPassClaimTests : IDisposable
             return granted;
         }
 
-        public IReadOnlyCollection<WorkLease> Renew(IReadOnlyCollection<WorkLease> held) => held;
+        public IReadOnlyCollection<WorkLease> Renew(IReadOnlyCollection<WorkLease> held)
+        {
+            Reachable();
+            return held;
+        }
 
-        public void Release(IReadOnlyCollection<WorkLease> leases) { }
+        public void Release(IReadOnlyCollection<WorkLease> leases) => Reachable();
 
         public int Heartbeat() => 1;
 
         public int Held(LeaseKind kind) => 0;
 
         public void Dispose() { }
+
+        // A statement fails at once, as the store's retry gives up when it may not wait (at a stop, or on a permanent error).
+        private void Reachable()
+        {
+            if (_down) throw new StoreException("127.0.0.1:5432/candles: the database is unreachable");
+        }
     }
 
-    private (LeasedPass Pass, SqliteCandleStore Store, RateLimitGroup Limiter) Build(SharedLeases leases, Func<CandleQuery, Task<ExchangeResponse<IReadOnlyList<Candle>>>> answer)
+    private readonly LogLines _lines = new();
+
+    private (LeasedPass Pass, SqliteCandleStore Store, RateLimitGroup Limiter) Build(SharedLeases leases, Func<CandleQuery, Task<ExchangeResponse<IReadOnlyList<Candle>>>> answer,
+        IFleetEvents? events = null)
     {
-        var lines = new LogLines();
+        var lines = _lines;
         var metrics = new ScraperMetrics(Prometheus.Metrics.NewCustomRegistry(), "test");
         var store = SqliteCandleStore.Open(_dir.Combine("candles.db"), _time);
         // The daemon's default: 10 candle requests/s, and in flight four seconds of it.
         var limiter = new RateLimitGroup("candles", new RateLimitOptions { RequestsPerWindow = 10 }, _scheduler);
         var pipeline = new CandleFetchPipeline(new FunctionClient(answer), limiter, new RetryPolicy(), _scheduler, new MetricsSubscriber(metrics),
             new FailureLog(lines.For("Scraper.Exchange"), _time), lines.For<CandleFetchPipeline>());
-        return (new LeasedPass(leases, store, pipeline, null, _time, lines.For("Scraper.Fleet"), 40, CancellationToken.None), store, limiter);
+        return (new LeasedPass(leases, store, pipeline, events, _time, lines.For("Scraper.Fleet"), 40, CancellationToken.None), store, limiter);
     }
 
     private static async Task UntilAsync(Func<bool> condition)
@@ -128,5 +149,55 @@ public sealed class LeasedPassClaimTests : IDisposable
         Assert.True(await Task.WhenAny(completed.Task, Task.Delay(TimeSpan.FromSeconds(5))) == completed.Task,
             $"the pass still waits after 1.2 s of a 30 s lease period ({leases.Claims} claims)");
         await completed.Task;
+    }
+    [Fact]
+    public async Task A_chunk_another_scraper_fetched_up_to_its_still_settling_newest_minute_is_not_fetched_again_in_that_minute()
+    {
+        var leases = new SharedLeases();
+        var queries = new ConcurrentQueue<CandleQuery>();
+        var (pass, store, limiter) = Build(leases, q =>
+        {
+            queries.Enqueue(q);
+            return new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task;
+        });
+        using var _ = store;
+        using var __ = limiter;
+        _time.Advance(TimeSpan.FromSeconds(20));
+        // Planned up to the closed candles; the scraper that fetched it could cover all but the newest minute.
+        var plan = WindowPlanner.Split(Btc, [new TimeRange(T0.AddHours(-5), T0)]).ToList();
+        store.SaveResponse(Btc, [], new TimeRange(T0.AddHours(-5), WindowPlanner.CoverableEnd(Btc, _time.GetUtcNow())));
+        var completed = new TaskCompletionSource();
+
+        using var subscription = pass.Fetch(plan).Subscribe(_ => { }, e => completed.TrySetException(e), () => completed.TrySetResult());
+        for (var i = 0; i < 20 && !completed.Task.IsCompleted; i++)
+        {
+            await Task.Delay(50);
+            _scheduler.AdvanceBy(TimeSpan.FromMilliseconds(200).Ticks);
+        }
+
+        Assert.Empty(queries.Select(q => $"{q.Market} to {q.To:HH:mm} count {q.Count}"));
+        Assert.True(completed.Task.IsCompleted, "the pass still waits");
+    }
+    [Fact]
+    public async Task Cut_off_from_the_database_a_scraper_drops_its_chunks_after_one_lease_period_without_a_renewal_and_says_so_once()
+    {
+        using var leases = new SharedLeases();
+        var drops = new DroppedLeases();
+        var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task, drops);
+        using var _ = store;
+        using var __ = limiter;
+        var plan = WindowPlanner.Split(Btc, [new TimeRange(T0.AddDays(-20), T0)]).ToList();
+
+        using var subscription = pass.Fetch(plan).Subscribe(_ => { }, _ => { });
+        await UntilAsync(() => leases.Granted == 2);
+        leases.Down();
+        for (var t = 0; t < 80; t++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(500)); // 40 s of a 30 s lease period
+            await Task.Delay(5);
+        }
+
+        Assert.Equal(2, drops.Windows);
+        Assert.Single(_lines.Containing("dropped 2 chunks"));
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Npgsql;
 using NpgsqlTypes;
 using Scraper.Domain;
@@ -93,7 +92,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
     private readonly CancellationTokenSource _stop;
     private readonly IFleetEvents? _events;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<WorkLease, bool> _held = new();
+    private readonly LeaseDeadlines<WorkLease> _held;
     private int _disposed;
 
     private PostgresWorkLeases(NpgsqlDataSource source, PostgresRetry retry, CancellationTokenSource stop, string instance, TimeSpan period, IFleetEvents? events, TimeProvider time)
@@ -105,6 +104,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
         Period = period;
         _events = events;
         _time = time;
+        _held = new LeaseDeadlines<WorkLease>(period, time);
     }
 
     /// <inheritdoc />
@@ -158,6 +158,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
         if (candidates.Count == 0 || max <= 0) return [];
         var kind = SingleKind(candidates);
         var ordered = candidates.Distinct().OrderBy(c => c.Start).ThenBy(c => c.Series.Market, StringComparer.Ordinal).ThenBy(c => c.Series.Unit.Name, StringComparer.Ordinal).ToList();
+        var claiming = _held.Now();
         var granted = Call($"claiming {kind} leases", connection =>
         {
             // Two statements, each its own transaction: the free rows are committed before any is
@@ -165,7 +166,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
             using (var add = Command(connection, AddFreeSql, kind, ordered, null, withOwner: false, withPeriod: false)) add.ExecuteNonQuery();
             return Rows(connection, TakeSql, kind, ordered, max);
         });
-        foreach (var (lease, _) in granted) _held[lease] = true;
+        foreach (var (lease, _) in granted) _held.Hold(lease, claiming);
         if (granted.Count > 0) _events?.Claimed(kind, granted.Count, granted.Count(g => g.Flag));
         return [.. granted.Select(g => (g.Lease, g.Flag))];
     }
@@ -177,6 +178,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
         if (held.Count == 0) return [];
         var kind = SingleKind(held);
         List<(WorkLease Lease, bool Flag)> kept;
+        var renewing = _held.Now();
         try
         {
             kept = Call($"renewing {kind} leases", connection => Rows(connection, RenewSql, kind, [.. held], null));
@@ -187,8 +189,9 @@ internal sealed class PostgresWorkLeases : IWorkLeases
             throw;
         }
         var still = kept.Select(k => k.Lease).ToHashSet();
+        foreach (var lease in still) _held.Hold(lease, renewing);
         var lost = held.Where(h => !still.Contains(h)).ToList();
-        foreach (var lease in lost) _held.TryRemove(lease, out _);
+        foreach (var lease in lost) _held.Forget(lease);
         if (lost.Count > 0) _events?.RenewalFailed(kind, lost.Count);
         return still;
     }
@@ -198,7 +201,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
     {
         ArgumentNullException.ThrowIfNull(leases);
         if (leases.Count == 0) return;
-        foreach (var lease in leases) _held.TryRemove(lease, out _);
+        foreach (var lease in leases) _held.Forget(lease);
         var kind = SingleKind(leases);
         Call($"releasing {kind} leases", connection =>
         {
@@ -226,7 +229,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
     }
 
     /// <inheritdoc />
-    public int Held(LeaseKind kind) => _held.Keys.Count(k => k.Kind == kind);
+    public int Held(LeaseKind kind) => _held.Keys.Count(k => k.Kind == kind && _held.Holds(k));
 
     /// <inheritdoc />
     public void Dispose()
