@@ -40,7 +40,7 @@ internal sealed class RateLimitGroup : IDisposable
     private readonly RateLimitOptions _options;
     private readonly IScheduler _scheduler;
     private readonly LinkedList<IObserver<RateLimitLease>> _waiters = new();
-    private readonly List<RateLimitSlot> _slots = new(); // permits still inside the window
+    private readonly List<Slot> _slots = new(); // permits still inside the window
     private readonly IpBlock _block;
     private readonly RoundTripStats _roundTrips = new();
     private readonly Subject<RateLimitPause> _pauses = new();
@@ -151,13 +151,10 @@ internal sealed class RateLimitGroup : IDisposable
             var now = Now;
             RecoverLocked(now);
             // Judged by the round trips before this one: a slow answer must not excuse itself.
-            var trustedBefore = _roundTrips.Fastest(_options.RequestsPerWindow) > TimeSpan.Zero;
-            lease.Booked = Max(lease.GrantedAt, now - _roundTrips.Fastest(_options.RequestsPerWindow));
-            lease.Answered = now;
-            if (outcome == ExchangeOutcome.Success) _roundTrips.Add(duration, lease.GrantedAt);
+            var arrivedBy = Max(lease.GrantedAt, now - _roundTrips.Fastest(2 * _options.RequestsPerWindow));
+            if (outcome == ExchangeOutcome.Success) _roundTrips.Add(duration);
+            lease.Booked = arrivedBy;
             _warm = true;
-            if (!trustedBefore && _roundTrips.Fastest(_options.RequestsPerWindow) is var fastest && fastest > TimeSpan.Zero) RebookLocked(fastest);
-            var arrivedBy = lease.Booked.Value;
 
             if (remaining is not null)
             {
@@ -300,7 +297,7 @@ internal sealed class RateLimitGroup : IDisposable
         var first = _waiters.First!;
         _waiters.RemoveFirst();
         var lease = new RateLimitLease(this, now, epoch, probe);
-        _slots.Add(new RateLimitSlot(now, lease));
+        _slots.Add(new Slot(now, lease));
         return (first.Value, lease);
     }
 
@@ -319,25 +316,11 @@ internal sealed class RateLimitGroup : IDisposable
         return Max(FreeBelowLocked(now, _slots, permits), FreeBelowLocked(now, _slots.Where(s => !s.IsPhantom), _share.Limit));
     }
 
-    private DateTimeOffset FreeBelowLocked(DateTimeOffset now, IEnumerable<RateLimitSlot> slots, int limit)
+    private DateTimeOffset FreeBelowLocked(DateTimeOffset now, IEnumerable<Slot> slots, int limit)
     {
         var window = WindowLocked();
         var frees = slots.Select(s => s.FreeAt(window, _options.MaxInFlightHold)).Where(f => f > now).Order().ToList();
         return frees.Count < limit ? now : frees[frees.Count - limit];
-    }
-
-    /// <summary>
-    /// The round trips have just become trusted: the answers booked at their arrival until now (the
-    /// probe's and the first slice's) are booked again, at the latest arrival the fastest round trip
-    /// allows, so the next slices count from their sends instead of one round trip later. Phantom
-    /// places keep their booking: what others sent is not timed by our round trips.
-    /// </summary>
-    private void RebookLocked(TimeSpan fastest)
-    {
-        foreach (var lease in _slots.Select(s => s.Lease))
-        {
-            if (lease?.Answered is { } answered) lease.Booked = Max(lease.GrantedAt, answered - fastest);
-        }
     }
 
     /// <summary>
@@ -371,7 +354,7 @@ internal sealed class RateLimitGroup : IDisposable
         var ours = _slots.Count(s => s.Granted <= at && (s.InFlight || s.Booked > from));
         var missing = Math.Min(usedByExchange, _options.RequestsPerWindow) - ours;
         if (missing <= 0) return null;
-        for (var i = 0; i < missing; i++) _slots.Add(new RateLimitSlot(at, null, at));
+        for (var i = 0; i < missing; i++) _slots.Add(new Slot(at, null, at));
         if (usedByExchange < _options.RequestsPerWindow) return null;
         var until = at + WindowLocked();
         return until > Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, WallTime(until), until - at - _options.Window) : null;
@@ -395,4 +378,23 @@ internal sealed class RateLimitGroup : IDisposable
     private TimeSpan WindowLocked() => PacePolicy.Window(_pace, _options);
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    /// <summary>
+    /// One place in the window: a lease of ours (booked once answered, at its latest arrival), or a
+    /// phantom place the exchange counted that we did not send (booked at once).
+    /// </summary>
+    private sealed class Slot(DateTimeOffset granted, RateLimitLease? lease, DateTimeOffset? booked = null)
+    {
+        public DateTimeOffset Granted { get; } = granted;
+
+        public DateTimeOffset? Booked => lease is null ? booked : lease.Booked;
+
+        public bool InFlight => Booked is null;
+
+        public bool IsPhantom => lease is null;
+
+        /// <summary>When this place leaves the window.</summary>
+        public DateTimeOffset FreeAt(TimeSpan window, TimeSpan maxHold) =>
+            Booked is { } at ? at + window : Granted + (maxHold > window ? maxHold : window);
+    }
 }
