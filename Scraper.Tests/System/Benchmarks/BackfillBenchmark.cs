@@ -61,6 +61,13 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         new("1 market x 21 d, 1 s, fixed bucket", 1, 21, TimeSpan.FromSeconds(1), TimeSpan.Zero, RateLimitMode.FixedBucket, 0),
         new("1 market x 21 d, 20 ms, 5% errors", 1, 21, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0.05),
         new("20 markets x 2 d, 20 ms, sliding", 20, 2, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        // The start-up cost weighs most on short backfills: 20 days (144 requests) and 60 days (432) at each latency.
+        new("1 market x 20 d, 20 ms, sliding", 1, 20, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 20 d, 200 ms, sliding", 1, 20, TimeSpan.FromMilliseconds(200), TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 20 d, 1 s, sliding", 1, 20, TimeSpan.FromSeconds(1), TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 60 d, 20 ms, sliding", 1, 60, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 60 d, 200 ms, sliding", 1, 60, TimeSpan.FromMilliseconds(200), TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 60 d, 1 s, sliding", 1, 60, TimeSpan.FromSeconds(1), TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
     ];
 
     private static FakeExchangeOptions OptionsFor(Scenario s)
@@ -137,6 +144,8 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         // A slice may arrive spread over the whole jitter, and the next must not reach the window before its last did.
         var allowed = s.Jitter > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $"; the jitter itself allows {100 / (1 + s.Jitter.TotalSeconds):0.0}% of the rate") : "";
         output.WriteLine($"{s.Name} ({client}): {TenArrivalSpans(requests)}; {paused}; {Gaps(requests, started, s)}{allowed}");
+        if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_TIMELINE") is { Length: > 0 } timeline && int.TryParse(timeline, CultureInfo.InvariantCulture, out var first))
+            output.WriteLine(Timeline(requests, started, s, first));
         return await MeasureAsync(client, s, exchange, (run.Wall, run.Cpu, run.RssKb), candles, verified);
     }
 
@@ -183,6 +192,26 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
             before.Status != 200 ? $"after HTTP {before.Status}"
             : (before.CountedAt - before.At) > TimeSpan.FromMilliseconds(10) && s.Jitter > TimeSpan.Zero ? "arrival jitter"
             : "the client's";
+    }
+
+    /// <summary>
+    /// The first <paramref name="count"/> candle requests as the fake saw them, in ms since the process
+    /// started: received (on loopback, about when sent), counted in the window (after any arrival
+    /// jitter) and answered (counted + the latency the fake waits before answering), with the gap to
+    /// the request before; BITCOIN_PRICE_SCRAPER_BENCH_TIMELINE=40 prints it.
+    /// </summary>
+    private static string Timeline(IReadOnlyList<RecordedRequest> all, DateTimeOffset started, Scenario s, int count)
+    {
+        var requests = all.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).Take(count).ToList();
+        var text = new StringBuilder("  #   received  counted  answered  gap  status\n");
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var r = requests[i];
+            double Ms(DateTimeOffset t) => (t - started).TotalMilliseconds;
+            var gap = i == 0 ? 0 : (r.At - requests[i - 1].At).TotalMilliseconds;
+            text.Append(CultureInfo.InvariantCulture, $"  {i + 1,-3} {Ms(r.At),8:0} {Ms(r.CountedAt),8:0} {Ms(r.CountedAt + s.Latency),9:0} {gap,5:0}  {r.Status}\n");
+        }
+        return text.ToString();
     }
 
     private async Task<BenchRow?> RunCcxtAsync(Scenario s, string dir)

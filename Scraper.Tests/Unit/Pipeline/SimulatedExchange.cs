@@ -1,0 +1,45 @@
+using System.Reactive.Concurrency;
+using Microsoft.Reactive.Testing;
+using Scraper.Exchange;
+using Scraper.Pipeline;
+
+namespace Scraper.Tests.Pipeline;
+
+/// <summary>
+/// An exchange in virtual time that counts each request when it arrives, in a sliding window
+/// (refusing with a 429 what would be one too many), and answers with Remaining-Req after the
+/// request's way back. The way there and back are the caller's, per request.
+/// </summary>
+internal sealed class SimulatedExchange(TestScheduler scheduler, int limit = 10)
+{
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
+
+    /// <summary>When each counted request arrived (others' requests included).</summary>
+    public List<DateTimeOffset> Counted { get; } = [];
+
+    /// <summary>Requests refused with a 429.</summary>
+    public int Refused { get; private set; }
+
+    /// <summary>
+    /// Sends one request of the lease: it arrives after <paramref name="there"/>, its answer comes
+    /// back after <paramref name="back"/>, and <paramref name="answered"/> runs just before the lease is completed.
+    /// </summary>
+    public void Send(RateLimitLease lease, TimeSpan there, TimeSpan back, Action? answered = null)
+    {
+        var sent = scheduler.Now;
+        scheduler.Schedule(there, () =>
+        {
+            var now = scheduler.Now;
+            var inWindow = Counted.Count(a => a > now - Window);
+            var allowed = inWindow < limit;
+            if (allowed) Counted.Add(now);
+            else Refused++;
+            var remaining = allowed ? limit - inWindow - 1 : 0;
+            scheduler.Schedule(back, () =>
+            {
+                answered?.Invoke();
+                lease.Complete(scheduler.Now - sent, allowed ? ExchangeOutcome.Success : ExchangeOutcome.RateLimited, new RemainingRequests("candles", remaining), null);
+            });
+        });
+    }
+}
