@@ -18,7 +18,7 @@ internal static class PostgresErrors
             if (e is NpgsqlException { InnerException: SocketException or IOException or TimeoutException or EndOfStreamException or ObjectDisposedException })
                 return PostgresErrorKind.Transient;
             if (e is NpgsqlException npgsql && npgsql.IsTransient) return PostgresErrorKind.Transient;
-            if (e is SocketException or EndOfStreamException) return PostgresErrorKind.Transient;
+            if (e is SocketException or IOException) return PostgresErrorKind.Transient;
         }
         return PostgresErrorKind.Other;
     }

@@ -26,7 +26,17 @@ internal sealed class PostgresRetry(NpgsqlDataSource source, string target, Time
                 T result;
                 using (var connection = source.OpenConnection())
                 {
-                    result = work(connection);
+                    try
+                    {
+                        result = work(connection);
+                    }
+                    catch (Exception e) when (e is not (NpgsqlException or StoreException) && connection.State != System.Data.ConnectionState.Open)
+                    {
+                        // The driver can fail with an unexpected exception (NullReferenceException
+                        // inside a read) when the server crashes under a running command; with the
+                        // connection gone that is a lost connection, not a bug in the unit of work.
+                        throw new IOException($"the connection to the server broke during the command ({e.GetType().Name})", e);
+                    }
                 }
                 Recovered();
                 return result;

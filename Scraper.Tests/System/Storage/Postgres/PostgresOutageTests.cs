@@ -1,3 +1,4 @@
+using Npgsql;
 using Scraper.Storage;
 using Scraper.Storage.Postgres;
 using Scraper.Tests.TestKit;
@@ -9,6 +10,30 @@ namespace Scraper.Tests.Storage.Postgres;
 public sealed class PostgresOutageTests(PostgresServer server) : PostgresStoreTestBase(server)
 {
     protected override bool OpenStoreAtStart => false;
+
+    [PostgresFact]
+    public void An_unexpected_driver_exception_on_a_connection_that_broke_is_waited_out_as_a_lost_connection()
+    {
+        var availability = new RecordingAvailability();
+        using var source = new NpgsqlSlimDataSourceBuilder(Settings().ConnectionString).Build();
+        var retry = new PostgresRetry(source, "test", TimeProvider.System, availability, CancellationToken.None);
+        var attempts = 0;
+        var result = retry.Run("probing", connection =>
+        {
+            if (++attempts == 1)
+            {
+                // As when the server crashes under a running command and the driver's read fails oddly.
+                connection.Close();
+                throw new NullReferenceException("inside the driver's read");
+            }
+            using var command = new NpgsqlCommand("SELECT 1", connection);
+            return (int)command.ExecuteScalar()!;
+        });
+        Assert.Equal(1, result);
+        Assert.Equal(2, attempts);
+        Assert.StartsWith("down: the connection to the server broke during the command (NullReferenceException)", availability.Events[0], StringComparison.Ordinal);
+        Assert.Equal("up", availability.Events[^1]);
+    }
 
     [PostgresFact]
     public async Task Saves_during_a_crash_and_restart_wait_and_then_all_land()
