@@ -91,7 +91,7 @@ public class UpbitStreamTests() : FakeExchangeTest(new FakeExchangeOptions())
     public async Task Without_pings_the_idle_timeout_closes_it_and_it_reconnects()
     {
         Exchange.Stream.Options.IdleTimeout = TimeSpan.FromMilliseconds(500);
-        using var r = new StreamRecorder(Client(o => o with { PingInterval = TimeSpan.FromMinutes(1) }).Follow(StreamSubscription.For([Btc1])));
+        using var r = new StreamRecorder(Client(o => o with { PingInterval = TimeSpan.FromMinutes(1), DeadAfter = TimeSpan.FromSeconds(10) }).Follow(StreamSubscription.For([Btc1])));
         await r.WaitForAsync(x => x.Of<StreamConnected>().Count >= 2, Wait, "a reconnect");
         Assert.Equal("closed", r.Of<StreamDisconnected>()[0].Reason);
     }
