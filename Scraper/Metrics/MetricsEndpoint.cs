@@ -75,7 +75,7 @@ internal sealed class MetricsEndpoint(MetricsRenderCache renders, ConnectionGate
         await WriteAsync(context, StatusCodes.Status200OK, openMetrics ? OpenMetricsContentType : TextContentType, body);
     }
 
-    private static async Task WriteAsync(HttpContext context, int status, string contentType, byte[] body)
+    private static async Task WriteAsync(HttpContext context, int status, string contentType, ReadOnlyMemory<byte> body)
     {
         var response = context.Response;
         response.StatusCode = status;

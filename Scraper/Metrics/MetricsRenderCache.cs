@@ -29,11 +29,13 @@ internal sealed class MetricsRenderCache(CollectorRegistry registry, TimeProvide
         try
         {
             if (Fresh(slot) is { } rendered) return rendered; // another scrape rendered it meanwhile
-            using var buffer = new MemoryStream();
+            // Sized from the last rendering, and served without a copy: with thousands of series the
+            // text is over a megabyte, and a growing stream would leave its doubled buffers as garbage.
+            using var buffer = new MemoryStream(slot.Latest is { } last ? last.Body.Length + last.Body.Length / 16 : 0);
             // Not the scrape's token: a scraper hanging up must not waste a rendering the others wait for.
             await registry.CollectAndExportAsTextAsync(buffer, slot.Format, CancellationToken.None);
             Interlocked.Increment(ref _renders);
-            var rendering = new Rendering(time.GetTimestamp(), buffer.ToArray());
+            var rendering = new Rendering(time.GetTimestamp(), new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length));
             slot.Latest = rendering;
             return rendering;
         }

@@ -45,12 +45,14 @@ internal sealed class MetricsSubscriber(ScraperMetrics metrics) : IPipelineTelem
                 metrics.StoreFailures.Inc();
                 break;
             case PipelineEvent.SeriesPlanned planned:
-                metrics.CandleInterval.WithLabels(planned.Series.Market, planned.Series.Unit.Name).Set(planned.Series.Unit.Interval.TotalSeconds);
+                metrics.CandleInterval.WithLabels(planned.Series.Unit.Name).Set(planned.Series.Unit.Interval.TotalSeconds);
                 metrics.InitSeries(planned.Series.Market, planned.Series.Unit.Name);
                 break;
             case PipelineEvent.PassProgress progress:
                 metrics.BackfillProgress.WithLabels(progress.Series.Market, progress.Series.Unit.Name).Set(progress.Ratio);
-                metrics.BackfillEta.WithLabels(progress.Series.Market, progress.Series.Unit.Name).Set(progress.EtaSeconds);
+                // A complete series has no ETA: thousands of followed series would each keep a 0 forever.
+                if (progress.Ratio >= 1 && progress.EtaSeconds == 0) metrics.BackfillEta.RemoveLabelled(progress.Series.Market, progress.Series.Unit.Name);
+                else metrics.BackfillEta.WithLabels(progress.Series.Market, progress.Series.Unit.Name).Set(progress.EtaSeconds);
                 break;
             case PipelineEvent.CoveredUntil covered:
                 metrics.CoveredUntil.WithLabels(covered.Series.Market, covered.Series.Unit.Name).Set(covered.Until.ToUnixTimeSeconds());

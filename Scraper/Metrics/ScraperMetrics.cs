@@ -39,12 +39,13 @@ internal sealed class ScraperMetrics
             new GaugeConfiguration { SuppressInitialValue = true });
 
         BackfillProgress = f.CreateGauge("scraper_backfill_progress_ratio", "Share of the wanted range that is covered (0..1).", Series);
-        BackfillEta = f.CreateGauge("scraper_backfill_eta_seconds", "Estimated seconds until the backfill is complete.", Series);
+        BackfillEta = f.CreateGauge("scraper_backfill_eta_seconds", "Estimated seconds until the backfill is complete; absent once it is.", Series);
         WindowsSkipped = f.CreateCounter("scraper_backfill_windows_skipped_total", "Windows given up after permanent errors or too many attempts.", Series);
         CandlesStored = f.CreateCounter("scraper_candles_stored_total", "Candles written to the database (upserts).", Series);
         NewestCandle = f.CreateGauge("scraper_newest_candle_timestamp_seconds", "Unix time of the start of the newest stored candle.", Series);
         CoveredUntil = f.CreateGauge("scraper_covered_until_timestamp_seconds", "Unix time up to which the series is covered without a gap since --since.", Series);
-        CandleInterval = f.CreateGauge("scraper_candle_interval_seconds", "Length of one candle of the series.", Series);
+        // Per unit, not per series: the same for every market, and 1,600 followed series would repeat it 1,600 times.
+        CandleInterval = f.CreateGauge("scraper_candle_interval_seconds", "Length of one candle of the unit.", "unit");
         Following = f.CreateGauge("scraper_following", "1 once the backfill of the series is complete and the daemon follows it (in a fleet: while it holds the series' follow lease).", Series);
         StoreFailures = f.CreateCounter("scraper_store_failures_total", "Database writes that failed.");
         StoreAvailable = f.CreateGauge("scraper_store_available", "0 while the scraper waits for an unavailable database (PostgreSQL down or restarting), else 1.");

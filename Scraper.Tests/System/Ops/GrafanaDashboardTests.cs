@@ -16,7 +16,7 @@ public sealed partial class GrafanaDashboardTests
         "upbit_ticker_trade_price", "upbit_ticker_timestamp_seconds", "scraper_backfill_progress_ratio",
         "scraper_backfill_eta_seconds", "scraper_backfill_windows_skipped_total", "scraper_candles_stored_total",
         "scraper_newest_candle_timestamp_seconds", "scraper_covered_until_timestamp_seconds",
-        "scraper_candle_interval_seconds", "scraper_following",
+        "scraper_following",
     ];
 
     private static string DashboardPath => RepoPaths.Combine("grafana", "dashboards", "bitcoin-price-scraper.json");

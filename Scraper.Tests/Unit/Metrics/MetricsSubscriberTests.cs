@@ -60,4 +60,24 @@ public class MetricsSubscriberTests
         Assert.Equal(polled.Metrics.TickerPrice.WithLabels("KRW-BTC").Value, metrics.TickerPrice.WithLabels("KRW-BTC").Value);
         Assert.Equal(polled.Metrics.TickerTimestamp.WithLabels("KRW-BTC").Value, metrics.TickerTimestamp.WithLabels("KRW-BTC").Value);
     }
+
+    [Fact]
+    public async Task A_complete_series_has_no_eta_and_the_candle_interval_is_one_series_per_unit()
+    {
+        var (subscriber, metrics) = Build();
+        var eth = new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1));
+
+        subscriber.Report(new PipelineEvent.SeriesPlanned(Btc));
+        subscriber.Report(new PipelineEvent.SeriesPlanned(eth));
+        subscriber.Report(new PipelineEvent.PassProgress(Btc, 0.5, 30));
+        subscriber.Report(new PipelineEvent.PassProgress(eth, 0.5, 30));
+        subscriber.Report(new PipelineEvent.PassProgress(Btc, 1, 0));
+        using var text = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(text);
+        var lines = System.Text.Encoding.UTF8.GetString(text.ToArray()).Split('\n');
+
+        Assert.Equal(["scraper_backfill_eta_seconds{market=\"KRW-ETH\",unit=\"1\"} 30"], lines.Where(l => l.StartsWith("scraper_backfill_eta_seconds{", StringComparison.Ordinal)));
+        Assert.Contains("scraper_backfill_progress_ratio{market=\"KRW-BTC\",unit=\"1\"} 1", lines);
+        Assert.Equal(["scraper_candle_interval_seconds{unit=\"1\"} 60"], lines.Where(l => l.StartsWith("scraper_candle_interval_seconds{", StringComparison.Ordinal)));
+    }
 }
