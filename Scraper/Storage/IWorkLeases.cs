@@ -39,8 +39,8 @@ internal interface IWorkLeases : IDisposable
 
     /// <summary>
     /// Whether <paramref name="lease"/> is this scraper's now: held, and the claim or renewal that last
-    /// granted it started less than a lease period ago. A renewal that hangs (the database unreachable)
-    /// extends nothing: the database may give the lease to another scraper meanwhile.
+    /// granted it started less than a lease period ago, however long that renewal hung in the store's
+    /// retry (the database unreachable): meanwhile the database may have given it to another scraper.
     /// </summary>
     bool Holds(WorkLease lease);
 

@@ -30,9 +30,6 @@ internal sealed class TestLeases(TimeSpan period, TimeProvider time) : IWorkLeas
     /// <summary>Leases granted in all.</summary>
     public int Granted => Volatile.Read(ref _granted);
 
-    /// <summary>Runs before each statement reaches the database (after its start was taken for the deadlines): a renewal hangs here while it blocks.</summary>
-    public Action? BeforeStatement { get; set; }
-
     public bool IsShared => true;
 
     public string Instance => "me";
@@ -63,7 +60,7 @@ internal sealed class TestLeases(TimeSpan period, TimeProvider time) : IWorkLeas
         Reachable();
         List<WorkLease> kept;
         lock (_owned) kept = [.. held.Where(_owned.Contains)];
-        foreach (var lease in kept) _held.Extend(lease, renewing);
+        foreach (var lease in kept) _held.Renewed(lease, renewing);
         foreach (var lease in held.Except(kept)) _held.Forget(lease);
         return kept;
     }
@@ -91,7 +88,6 @@ internal sealed class TestLeases(TimeSpan period, TimeProvider time) : IWorkLeas
 
     private void Reachable()
     {
-        BeforeStatement?.Invoke();
         if (_down) throw new StoreException("127.0.0.1:5432/candles: the database is unreachable");
     }
 }

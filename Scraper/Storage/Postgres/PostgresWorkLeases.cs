@@ -189,7 +189,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
             throw;
         }
         var still = kept.Select(k => k.Lease).ToHashSet();
-        foreach (var lease in still) _held.Extend(lease, renewing);
+        foreach (var lease in still) _held.Renewed(lease, renewing);
         var lost = held.Where(h => !still.Contains(h)).ToList();
         foreach (var lease in lost) _held.Forget(lease);
         if (lost.Count > 0) _events?.RenewalFailed(kind, lost.Count);
