@@ -33,8 +33,8 @@ internal static partial class FleetSetup
         }, events);
         metrics.Registry.AddBeforeCollectCallback(() =>
         {
-            fleet.LeasesHeld.WithLabels("windows").Set(leases.Held(LeaseKind.Windows));
-            fleet.LeasesHeld.WithLabels("follow").Set(leases.Held(LeaseKind.Follow));
+            fleet.LeasesHeld.WithLabels("windows").Set(leases.Held(LeaseKind.Windows).Count(leases.Holds));
+            fleet.LeasesHeld.WithLabels("follow").Set(leases.Held(LeaseKind.Follow).Count(leases.Holds));
         });
         LogJoined(logger, settings.Instance, connection.Target, settings.LeasePeriod.TotalSeconds);
         var work = new FleetWork(leases, store, events, app.Time, loggers);

@@ -17,12 +17,11 @@ namespace Scraper.Pipeline;
 internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<SeriesKey> series, TimeProvider time, ILogger logger,
     Action<IReadOnlySet<SeriesKey>>? changed = null, IFleetEvents? events = null)
 {
-    private readonly LeaseDeadlines<SeriesKey> _held = new(leases.Period, time);
     private readonly Lock _reporting = new();
     private HashSet<SeriesKey> _reported = [];
 
     /// <summary>Whether this scraper follows <paramref name="key"/> now: it holds its lease and the lease period has not run out.</summary>
-    public bool Follows(SeriesKey key) => _held.Holds(key);
+    public bool Follows(SeriesKey key) => leases.Holds(WorkLease.Follow(key));
 
     /// <summary>Keeps the share up to date until <paramref name="stop"/>, then gives every follow lease back.</summary>
     public async Task RunAsync(CancellationToken stop)
@@ -51,19 +50,19 @@ internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<Seri
         }
         try
         {
-            leases.Release([.. _held.Keys.Select(WorkLease.Follow)]);
+            // Forgotten here even when the database is gone: they expire there after a lease period.
+            leases.Release(leases.Held(LeaseKind.Follow));
         }
         catch (StoreException e)
         {
             LogFailed(logger, e.Message);
         }
-        foreach (var key in _held.Keys) _held.Forget(key);
         Report();
     }
 
     private void DropExpired()
     {
-        var dropped = _held.DropExpired();
+        var dropped = leases.DropExpired(LeaseKind.Follow);
         if (dropped.Count == 0) return;
         events?.LeasesDropped(LeaseKind.Follow, dropped.Count);
         LogDropped(logger, dropped.Count, leases.Period.TotalSeconds);
@@ -74,7 +73,7 @@ internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<Seri
     {
         lock (_reporting)
         {
-            var now = _held.Keys.ToHashSet();
+            var now = leases.Held(LeaseKind.Follow).Select(l => l.Series).ToHashSet();
             if (now.SetEquals(_reported)) return;
             _reported = now;
             changed?.Invoke(now);
@@ -84,33 +83,21 @@ internal sealed partial class FollowShare(IWorkLeases leases, IReadOnlyList<Seri
     private void Balance(int members)
     {
         var share = (series.Count + Math.Max(1, members) - 1) / Math.Max(1, members);
-        var mine = _held.Keys.Select(WorkLease.Follow).ToList();
-        var renewing = _held.Now();
-        // A renewal that hung until the database came back and still found this scraper the owner
-        // holds the lease again, even if the wait dropped it meanwhile.
-        var kept = leases.Renew(mine).Select(l => l.Series).ToHashSet();
-        foreach (var key in kept) _held.Hold(key, renewing);
-        foreach (var lost in mine.Where(m => !kept.Contains(m.Series)))
-        {
-            _held.Forget(lost.Series);
-            LogLost(logger, lost.Series.ToString());
-        }
-        var extra = series.Where(s => _held.Keys.Contains(s)).Skip(share).ToList();
+        var mine = leases.Held(LeaseKind.Follow);
+        var kept = leases.Renew(mine).ToHashSet();
+        foreach (var lost in mine.Where(m => !kept.Contains(m))) LogLost(logger, lost.Series.ToString());
+        var held = leases.Held(LeaseKind.Follow).Select(l => l.Series).ToHashSet();
+        var extra = series.Where(held.Contains).Skip(share).ToList();
         if (extra.Count > 0)
         {
             leases.Release([.. extra.Select(WorkLease.Follow)]);
-            foreach (var key in extra) _held.Forget(key);
+            held.ExceptWith(extra);
             LogGivenBack(logger, extra.Count, members);
         }
-        var free = share - _held.Count;
+        var free = share - held.Count;
         if (free <= 0) return;
-        var claiming = _held.Now();
-        var held = _held.Keys.ToHashSet();
         foreach (var (lease, takenOver) in leases.Claim([.. series.Where(s => !held.Contains(s)).Select(WorkLease.Follow)], free))
-        {
-            _held.Hold(lease.Series, claiming);
             LogFollowing(logger, lease.Series.ToString(), takenOver ? " (taken over: its follower's lease had expired)" : "");
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "following {Series}{TakenOver}")]

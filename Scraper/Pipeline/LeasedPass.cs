@@ -34,7 +34,6 @@ internal sealed partial class LeasedPass(
     private TimeSpan Recheck => leases.Period / 3 < TimeSpan.FromSeconds(1) ? leases.Period / 3 : TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<WorkLease, Chunk> _held = new();
-    private readonly LeaseDeadlines<WorkLease> _deadlines = new(leases.Period, time);
     private readonly ConcurrentQueue<Chunk> _ended = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -116,7 +115,6 @@ internal sealed partial class LeasedPass(
                 }
                 events?.Pending(pending.Count + _held.Count);
                 var free = maxHeld - _held.Count;
-                var claiming = _deadlines.Now();
                 var granted = free > 0 ? leases.Claim([.. pending.Keys.Take(candidates)], free) : [];
                 foreach (var (lease, takenOver) in granted)
                 {
@@ -131,7 +129,6 @@ internal sealed partial class LeasedPass(
                     events?.WindowsClaimed(windows.Count, takenOver);
                     if (takenOver) LogTakenOver(logger, lease.ToString(), windows.Count);
                     var chunk = new Chunk(lease, windows.Count, pieces);
-                    _deadlines.Hold(lease, claiming);
                     _held[lease] = chunk;
                     chunks.OnNext(FetchChunk(chunk, windows));
                 }
@@ -154,7 +151,7 @@ internal sealed partial class LeasedPass(
     /// <summary>Marks the chunks whose lease period ran out without a renewal: they start no more windows and go back to the plan when they end.</summary>
     private void DropExpired()
     {
-        var expired = _deadlines.DropExpired();
+        var expired = leases.DropExpired(LeaseKind.Windows);
         if (expired.Count == 0) return;
         foreach (var lease in expired)
         {
@@ -175,10 +172,10 @@ internal sealed partial class LeasedPass(
         return [.. WindowPlanner.Split(series, Coverage.Merge(pieces).SelectMany(p => Coverage.Gaps(covered, p).Where(g => g.Start == p.Start || g.Start < coverable)))];
     }
 
-    /// <summary>A chunk's windows; once its lease is lost or its period has run out, windows not yet started are dropped.</summary>
+    /// <summary>A chunk's windows; once its lease is lost, dropped or past its period, windows not yet started are dropped.</summary>
     private IObservable<WindowResult> FetchChunk(Chunk chunk, IReadOnlyList<CandleWindow> windows) =>
         windows.ToObservable(ImmediateScheduler.Instance)
-            .Select(w => Observable.Defer(() => chunk.Lost || chunk.Dropped || !_deadlines.Holds(chunk.Lease) ? Skip(chunk) : pipeline.FetchWindow(w)))
+            .Select(w => Observable.Defer(() => !leases.Holds(chunk.Lease) ? Skip(chunk) : pipeline.FetchWindow(w)))
             .Merge(maxInFlight)
             .Finally(() =>
             {
@@ -202,11 +199,7 @@ internal sealed partial class LeasedPass(
         var ended = new List<Chunk>();
         while (_ended.TryDequeue(out var chunk)) ended.Add(chunk);
         if (ended.Count == 0) return [];
-        foreach (var chunk in ended)
-        {
-            _held.TryRemove(chunk.Lease, out _);
-            _deadlines.Forget(chunk.Lease);
-        }
+        foreach (var chunk in ended) _held.TryRemove(chunk.Lease, out _);
         events?.WindowsCompleted(ended.Sum(c => c.Windows));
         var mine = ended.Where(c => !c.Lost).Select(c => c.Lease).ToList();
         try
@@ -229,9 +222,7 @@ internal sealed partial class LeasedPass(
                 await Task.Delay(leases.Period / 3, time, done);
                 var held = _held.Where(h => !h.Value.Dropped).Select(h => h.Key).ToList();
                 if (held.Count == 0) continue;
-                var renewing = _deadlines.Now();
                 var kept = leases.Renew(held).ToHashSet();
-                foreach (var lease in kept.Where(_held.ContainsKey)) _deadlines.Hold(lease, renewing);
                 foreach (var lost in held.Where(h => !kept.Contains(h)))
                 {
                     if (_held.TryGetValue(lost, out var chunk)) chunk.Lost = true;

@@ -31,7 +31,20 @@ internal interface IWorkLeases : IDisposable
     /// <summary>Says this scraper is alive; returns how many scrapers are (itself included).</summary>
     int Heartbeat();
 
-    /// <summary>Leases of a kind this scraper holds now.</summary>
-    int Held(LeaseKind kind);
+    /// <summary>
+    /// The leases of <paramref name="kind"/> this scraper holds: granted, and not given back, lost or
+    /// dropped since (one whose period ran out is among them until <see cref="DropExpired"/>).
+    /// </summary>
+    IReadOnlyList<WorkLease> Held(LeaseKind kind);
+
+    /// <summary>
+    /// Whether <paramref name="lease"/> is this scraper's now: held, and the claim or renewal that last
+    /// granted it started less than a lease period ago, however long that renewal hung in the store's
+    /// retry (the database unreachable): meanwhile the database may have given it to another scraper.
+    /// </summary>
+    bool Holds(WorkLease lease);
+
+    /// <summary>Stops holding the leases of <paramref name="kind"/> whose lease period ran out without a renewal; returns them.</summary>
+    IReadOnlyList<WorkLease> DropExpired(LeaseKind kind);
 }
 

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Scraper.Storage;
 
 /// <summary>
@@ -8,37 +6,75 @@ namespace Scraper.Storage;
 /// cut off from the database has its renewals hang in the store's retry; without these deadlines it
 /// would go on treating as its own leases that may already be another scraper's.
 /// </summary>
-internal sealed class LeaseDeadlines<TKey>(TimeSpan period, TimeProvider time) where TKey : notnull
+internal sealed class LeaseDeadlines(TimeSpan period, TimeProvider time)
 {
-    private readonly ConcurrentDictionary<TKey, long> _until = new();
+    private readonly Dictionary<WorkLease, long> _until = [];
+    private readonly HashSet<WorkLease> _dropped = [];
+    private readonly Lock _gate = new();
 
-    /// <summary>The monotonic instant to pass to <see cref="Hold"/>: take it before the claim or renewal starts.</summary>
+    /// <summary>The monotonic instant to pass to <see cref="Hold"/> or <see cref="Renewed"/>: take it before the claim or renewal starts.</summary>
     public long Now() => time.GetTimestamp();
 
-    /// <summary>Holds <paramref name="key"/> until a lease period after <paramref name="since"/>.</summary>
-    public void Hold(TKey key, long since) => _until[key] = since + (long)(period.TotalSeconds * time.TimestampFrequency);
-
-    /// <summary>Whether <paramref name="key"/> is held and its lease period has not run out.</summary>
-    public bool Holds(TKey key) => _until.TryGetValue(key, out var until) && time.GetTimestamp() < until;
-
-    /// <summary>Every key held, expired or not.</summary>
-    public IReadOnlyList<TKey> Keys => [.. _until.Keys];
-
-    /// <summary>How many keys are held.</summary>
-    public int Count => _until.Count;
-
-    /// <summary>Forgets <paramref name="key"/>.</summary>
-    public bool Forget(TKey key) => _until.TryRemove(key, out _);
-
-    /// <summary>Forgets every key whose lease period ran out without a renewal; returns them.</summary>
-    public IReadOnlyList<TKey> DropExpired()
+    /// <summary>Holds <paramref name="lease"/> (claimed) until a lease period after <paramref name="since"/>.</summary>
+    public void Hold(WorkLease lease, long since)
     {
-        var now = time.GetTimestamp();
-        var dropped = new List<TKey>();
-        foreach (var (key, until) in _until)
+        lock (_gate)
         {
-            if (until <= now && _until.TryRemove(new KeyValuePair<TKey, long>(key, until))) dropped.Add(key);
+            _until[lease] = Until(since);
+            _dropped.Remove(lease);
         }
-        return dropped;
     }
+
+    /// <summary>
+    /// Holds <paramref name="lease"/> (renewed) until a lease period after <paramref name="since"/>: again if it
+    /// was dropped while the renewal hung (the database still found it this scraper's), but not if it was
+    /// given back meanwhile.
+    /// </summary>
+    public void Renewed(WorkLease lease, long since)
+    {
+        lock (_gate)
+        {
+            if (_dropped.Remove(lease) || _until.ContainsKey(lease)) _until[lease] = Math.Max(Until(since), _until.GetValueOrDefault(lease));
+        }
+    }
+
+    /// <summary>Whether <paramref name="lease"/> is held and its lease period has not run out.</summary>
+    public bool Holds(WorkLease lease)
+    {
+        lock (_gate) return _until.TryGetValue(lease, out var until) && time.GetTimestamp() < until;
+    }
+
+    /// <summary>Every lease of <paramref name="kind"/> held, expired or not.</summary>
+    public IReadOnlyList<WorkLease> Held(LeaseKind kind)
+    {
+        lock (_gate) return [.. _until.Keys.Where(k => k.Kind == kind)];
+    }
+
+    /// <summary>Forgets <paramref name="lease"/> (given back, or lost to another scraper).</summary>
+    public void Forget(WorkLease lease)
+    {
+        lock (_gate)
+        {
+            _until.Remove(lease);
+            _dropped.Remove(lease);
+        }
+    }
+
+    /// <summary>Stops holding every lease of <paramref name="kind"/> whose lease period ran out without a renewal; returns them.</summary>
+    public IReadOnlyList<WorkLease> DropExpired(LeaseKind kind)
+    {
+        lock (_gate)
+        {
+            var now = time.GetTimestamp();
+            var dropped = _until.Where(u => u.Key.Kind == kind && u.Value <= now).Select(u => u.Key).ToList();
+            foreach (var lease in dropped)
+            {
+                _until.Remove(lease);
+                _dropped.Add(lease);
+            }
+            return dropped;
+        }
+    }
+
+    private long Until(long since) => since + (long)(period.TotalSeconds * time.TimestampFrequency);
 }

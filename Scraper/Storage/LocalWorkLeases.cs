@@ -25,8 +25,14 @@ internal sealed class LocalWorkLeases : IWorkLeases
     /// <inheritdoc />
     public int Heartbeat() => 1;
 
+    /// <summary>Nothing: alone, a scraper keeps no leases.</summary>
+    public IReadOnlyList<WorkLease> Held(LeaseKind kind) => [];
+
+    /// <summary>Every lease: alone, all the work is this scraper's.</summary>
+    public bool Holds(WorkLease lease) => true;
+
     /// <inheritdoc />
-    public int Held(LeaseKind kind) => 0;
+    public IReadOnlyList<WorkLease> DropExpired(LeaseKind kind) => [];
 
     /// <inheritdoc />
     public void Dispose() { }

@@ -20,60 +20,6 @@ public sealed class FollowLeaseDropTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>Leases of one scraper alone in the fleet (3 s period) whose statements fail while the database is down.</summary>
-    private sealed class GatedLeases : IWorkLeases
-    {
-        private volatile bool _down;
-        private readonly HashSet<WorkLease> _mine = [];
-
-        public bool IsShared => true;
-
-        public string Instance => "me";
-
-        public TimeSpan Period => TimeSpan.FromSeconds(3);
-
-        public void Down() => _down = true;
-
-        public void Up() => _down = false;
-
-        public IReadOnlyList<(WorkLease Lease, bool TakenOver)> Claim(IReadOnlyCollection<WorkLease> candidates, int max)
-        {
-            Reachable();
-            // Alone in the fleet: every lease is free or expired (its own ones included).
-            var granted = candidates.Take(max).ToList();
-            lock (_mine) _mine.UnionWith(granted);
-            return [.. granted.Select(g => (g, false))];
-        }
-
-        public IReadOnlyCollection<WorkLease> Renew(IReadOnlyCollection<WorkLease> held)
-        {
-            Reachable();
-            lock (_mine) return [.. held.Where(_mine.Contains)];
-        }
-
-        public void Release(IReadOnlyCollection<WorkLease> leases)
-        {
-            Reachable();
-            lock (_mine) _mine.ExceptWith(leases);
-        }
-
-        public int Heartbeat()
-        {
-            Reachable();
-            return 1;
-        }
-
-        public int Held(LeaseKind kind) => 0;
-
-        public void Dispose() { }
-
-        // A statement fails at once, as the store's retry gives up when it may not wait (at a stop, or on a permanent error).
-        private void Reachable()
-        {
-            if (_down) throw new StoreException("127.0.0.1:5432/candles: the database is unreachable");
-        }
-    }
-
     private static async Task UntilAsync(Func<bool> condition, string what)
     {
         for (var i = 0; i < 500 && !condition(); i++) await Task.Delay(10);
@@ -93,7 +39,7 @@ public sealed class FollowLeaseDropTests : IDisposable
     [Fact]
     public async Task Cut_off_from_the_database_a_scraper_stops_following_after_one_lease_period_says_so_once_and_claims_afresh_when_it_answers()
     {
-        using var leases = new GatedLeases();
+        using var leases = new TestLeases(TimeSpan.FromSeconds(3), _time);
         using var store = SqliteCandleStore.Open(_dir.Combine("candles.db"), _time);
         var lines = new LogLines();
         var drops = new DroppedLeases();

@@ -26,70 +26,9 @@ public sealed class LeasedPassClaimTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>Leases with a 30 s period (the default) that grant nothing while others hold the chunks.</summary>
-    private sealed class SharedLeases : IWorkLeases
-    {
-        private volatile bool _down;
-        private int _claims;
-        private int _granted;
-
-        private volatile bool _othersHoldAll;
-
-        public bool OthersHoldAll
-        {
-            get => _othersHoldAll;
-            set => _othersHoldAll = value;
-        }
-
-        public int Claims => Volatile.Read(ref _claims);
-
-        public int Granted => Volatile.Read(ref _granted);
-
-        public bool IsShared => true;
-
-        public string Instance => "me";
-
-        public TimeSpan Period => TimeSpan.FromSeconds(30);
-
-        /// <summary>The database is gone: every statement fails until <see cref="Up"/>.</summary>
-        public void Down() => _down = true;
-
-        public void Up() => _down = false;
-
-        public IReadOnlyList<(WorkLease Lease, bool TakenOver)> Claim(IReadOnlyCollection<WorkLease> candidates, int max)
-        {
-            Reachable();
-            Interlocked.Increment(ref _claims);
-            if (OthersHoldAll) return [];
-            var granted = candidates.Take(max).Select(c => (c, false)).ToList();
-            Interlocked.Add(ref _granted, granted.Count);
-            return granted;
-        }
-
-        public IReadOnlyCollection<WorkLease> Renew(IReadOnlyCollection<WorkLease> held)
-        {
-            Reachable();
-            return held;
-        }
-
-        public void Release(IReadOnlyCollection<WorkLease> leases) => Reachable();
-
-        public int Heartbeat() => 1;
-
-        public int Held(LeaseKind kind) => 0;
-
-        public void Dispose() { }
-
-        // A statement fails at once, as the store's retry gives up when it may not wait (at a stop, or on a permanent error).
-        private void Reachable()
-        {
-            if (_down) throw new StoreException("127.0.0.1:5432/candles: the database is unreachable");
-        }
-    }
-
     private readonly LogLines _lines = new();
 
-    private (LeasedPass Pass, SqliteCandleStore Store, RateLimitGroup Limiter) Build(SharedLeases leases, Func<CandleQuery, Task<ExchangeResponse<IReadOnlyList<Candle>>>> answer,
+    private (LeasedPass Pass, SqliteCandleStore Store, RateLimitGroup Limiter) Build(TestLeases leases, Func<CandleQuery, Task<ExchangeResponse<IReadOnlyList<Candle>>>> answer,
         IFleetEvents? events = null)
     {
         var lines = _lines;
@@ -111,7 +50,7 @@ public sealed class LeasedPassClaimTests : IDisposable
     [Fact]
     public async Task A_scraper_keeps_two_chunks_of_the_backlog_a_second_of_its_budget_each_not_more()
     {
-        var leases = new SharedLeases();
+        var leases = new TestLeases(TimeSpan.FromSeconds(30), _time);
         var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task);
         using var _ = store;
         using var __ = limiter;
@@ -127,7 +66,7 @@ public sealed class LeasedPassClaimTests : IDisposable
     [Fact]
     public async Task A_scraper_left_without_chunks_sees_within_a_second_that_the_others_finished_the_rest_not_after_a_third_of_the_lease_period()
     {
-        var leases = new SharedLeases { OthersHoldAll = true };
+        var leases = new TestLeases(TimeSpan.FromSeconds(30), _time) { OthersHoldAll = true };
         var (pass, store, limiter) = Build(leases, _ => throw new InvalidOperationException("nothing is left to fetch"));
         using var _ = store;
         using var __ = limiter;
@@ -153,7 +92,7 @@ public sealed class LeasedPassClaimTests : IDisposable
     [Fact]
     public async Task A_chunk_another_scraper_fetched_up_to_its_still_settling_newest_minute_is_not_fetched_again_in_that_minute()
     {
-        var leases = new SharedLeases();
+        var leases = new TestLeases(TimeSpan.FromSeconds(30), _time);
         var queries = new ConcurrentQueue<CandleQuery>();
         var (pass, store, limiter) = Build(leases, q =>
         {
@@ -181,7 +120,7 @@ public sealed class LeasedPassClaimTests : IDisposable
     [Fact]
     public async Task Cut_off_from_the_database_a_scraper_drops_its_chunks_after_one_lease_period_without_a_renewal_and_says_so_once()
     {
-        using var leases = new SharedLeases();
+        using var leases = new TestLeases(TimeSpan.FromSeconds(30), _time);
         var drops = new DroppedLeases();
         var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task, drops);
         using var _ = store;

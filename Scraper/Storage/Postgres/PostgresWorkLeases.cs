@@ -92,7 +92,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
     private readonly CancellationTokenSource _stop;
     private readonly IFleetEvents? _events;
     private readonly TimeProvider _time;
-    private readonly LeaseDeadlines<WorkLease> _held;
+    private readonly LeaseDeadlines _held;
     private int _disposed;
 
     private PostgresWorkLeases(NpgsqlDataSource source, PostgresRetry retry, CancellationTokenSource stop, string instance, TimeSpan period, IFleetEvents? events, TimeProvider time)
@@ -104,7 +104,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
         Period = period;
         _events = events;
         _time = time;
-        _held = new LeaseDeadlines<WorkLease>(period, time);
+        _held = new LeaseDeadlines(period, time);
     }
 
     /// <inheritdoc />
@@ -189,7 +189,7 @@ internal sealed class PostgresWorkLeases : IWorkLeases
             throw;
         }
         var still = kept.Select(k => k.Lease).ToHashSet();
-        foreach (var lease in still) _held.Hold(lease, renewing);
+        foreach (var lease in still) _held.Renewed(lease, renewing);
         var lost = held.Where(h => !still.Contains(h)).ToList();
         foreach (var lease in lost) _held.Forget(lease);
         if (lost.Count > 0) _events?.RenewalFailed(kind, lost.Count);
@@ -229,7 +229,13 @@ internal sealed class PostgresWorkLeases : IWorkLeases
     }
 
     /// <inheritdoc />
-    public int Held(LeaseKind kind) => _held.Keys.Count(k => k.Kind == kind && _held.Holds(k));
+    public IReadOnlyList<WorkLease> Held(LeaseKind kind) => _held.Held(kind);
+
+    /// <inheritdoc />
+    public bool Holds(WorkLease lease) => _held.Holds(lease);
+
+    /// <inheritdoc />
+    public IReadOnlyList<WorkLease> DropExpired(LeaseKind kind) => _held.DropExpired(kind);
 
     /// <inheritdoc />
     public void Dispose()
