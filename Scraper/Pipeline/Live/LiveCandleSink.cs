@@ -22,7 +22,8 @@ internal sealed class LiveCandleSink(ICandleStore store, IReadOnlySet<SeriesKey>
             var c = message.Candle;
             var key = new SeriesKey(c.Market, c.Unit);
             if (!followed.Contains(key) || c.StartUtc < c.Unit.AlignDown(now) - c.Unit.Interval || c.StartUtc > now) continue;
-            latest[(key, c.StartUtc)] = message;
+            // By receipt: a candle handed over at a takeover may come after newer ones of its series.
+            if (!latest.TryGetValue((key, c.StartUtc), out var had) || had.At <= message.At) latest[(key, c.StartUtc)] = message;
         }
         var series = latest.GroupBy(kv => kv.Key.Item1, kv => kv.Value)
             .Select(g => (Key: g.Key, Messages: g.OrderBy(m => m.Candle.StartUtc).ToList()))

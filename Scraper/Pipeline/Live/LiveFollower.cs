@@ -33,6 +33,7 @@ internal sealed partial class LiveFollower(
 {
     private readonly LiveOwnership _owned = new();
     private readonly ISubject<LiveEvent> _events = Subject.Synchronize(new Subject<LiveEvent>());
+    private readonly Subject<StreamCandle> _handedOver = new();
     private readonly Dictionary<SeriesKey, DateTimeOffset> _due = [];
     private readonly Dictionary<SeriesKey, (DateTimeOffset Coverable, DateTimeOffset Due)> _followUp = [];
     private readonly Lock _gate = new();
@@ -67,7 +68,7 @@ internal sealed partial class LiveFollower(
         using var owning = _owned.Track(followed, gained => Guard(() => TakeOver(gained)), e => Guard(() => throw new InvalidOperationException("the follow leases stopped reporting", e)));
 
         var shared = stream.Publish();
-        using var writes = shared.OfType<StreamCandle>().Buffer(options.FlushInterval, scheduler).Where(b => b.Count > 0)
+        using var writes = shared.OfType<StreamCandle>().Merge(_handedOver).Buffer(options.FlushInterval, scheduler).Where(b => b.Count > 0)
             .Subscribe(batch => Guard(() => { foreach (var stored in sink.Write(_owned.Mine(batch))) _events.OnNext(stored); }), onError: e => _failed.TrySetException(e));
         using var control = shared.Subscribe(e => Guard(() => OnStreamEvent(e)), onError: e => _failed.TrySetException(e));
         using var connection = shared.Connect();
@@ -179,7 +180,10 @@ internal sealed partial class LiveFollower(
         }
     }
 
-    /// <summary>Series this scraper took over from another: what their previous follower may not have stored is reconciled (or polled) now.</summary>
+    /// <summary>
+    /// Series this scraper took over from another: what their previous follower may not have stored is
+    /// reconciled (or polled) now, and the latest stream candle of each received meanwhile is written.
+    /// </summary>
     private void TakeOver(IReadOnlyList<SeriesKey> gained)
     {
         var now = time.GetUtcNow();
@@ -189,6 +193,7 @@ internal sealed partial class LiveFollower(
             foreach (var key in gained.Where(k => k.Unit.IsDay)) _due[key] = now;
         }
         ScheduleReconcile(now, gained);
+        foreach (var candle in _owned.HandOver(gained)) _handedOver.OnNext(candle);
     }
 
     /// <summary>

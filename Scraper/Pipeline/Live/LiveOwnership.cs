@@ -7,20 +7,52 @@ namespace Scraper.Pipeline.Live;
 /// <summary>
 /// Which series the live follower writes and reconciles: every series when it follows alone; in a
 /// fleet those whose follow lease this scraper holds, which change as scrapers come and go. Every
-/// scraper still receives every series from the stream (it costs no REST budget), so a series it
-/// gains is written from its next stream message on; the gain is reported so that the follower
-/// first reconciles what the previous follower may have left unstored.
+/// scraper still receives every series from the stream (it costs no REST budget), and keeps the
+/// latest candle of each series it does not own, so a series it gains is written at once from what
+/// the stream last sent (an illiquid market may send nothing more for minutes); the gain is reported
+/// so that the follower first reconciles what the previous follower may have left unstored.
 /// </summary>
 internal sealed class LiveOwnership
 {
     private static readonly IReadOnlySet<SeriesKey> None = new HashSet<SeriesKey>();
+    private readonly Dictionary<SeriesKey, StreamCandle> _othersLatest = [];
+    private readonly Lock _gate = new();
     private IReadOnlySet<SeriesKey>? _owned; // null: every series
 
     /// <summary>Whether the follower writes and reconciles <paramref name="key"/> now.</summary>
     public bool Owns(SeriesKey key) => Volatile.Read(ref _owned) is not { } owned || owned.Contains(key);
 
-    /// <summary>The stream candles of the owned series.</summary>
-    public IEnumerable<StreamCandle> Mine(IEnumerable<StreamCandle> batch) => batch.Where(m => Owns(new SeriesKey(m.Candle.Market, m.Candle.Unit)));
+    /// <summary>The stream candles of the owned series; of the others, the latest of each is kept for <see cref="HandOver"/>.</summary>
+    public IReadOnlyList<StreamCandle> Mine(IList<StreamCandle> batch)
+    {
+        if (Volatile.Read(ref _owned) is null) return [.. batch];
+        var mine = new List<StreamCandle>(batch.Count);
+        // Checked and kept under the lock, so that a candle of a series being gained is either mine or handed over.
+        lock (_gate)
+        {
+            foreach (var message in batch)
+            {
+                var key = new SeriesKey(message.Candle.Market, message.Candle.Unit);
+                if (Owns(key)) mine.Add(message);
+                else if (!_othersLatest.TryGetValue(key, out var kept) || kept.At <= message.At) _othersLatest[key] = message;
+            }
+        }
+        return mine;
+    }
+
+    /// <summary>The latest stream candle received of each of <paramref name="gained"/> while another scraper followed it.</summary>
+    public IReadOnlyList<StreamCandle> HandOver(IEnumerable<SeriesKey> gained)
+    {
+        var handed = new List<StreamCandle>();
+        lock (_gate)
+        {
+            foreach (var key in gained)
+            {
+                if (_othersLatest.Remove(key, out var kept)) handed.Add(kept);
+            }
+        }
+        return handed;
+    }
 
     /// <summary>
     /// Owns what <paramref name="changes"/> says, from nothing until its first set (null: every

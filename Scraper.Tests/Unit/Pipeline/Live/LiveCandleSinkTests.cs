@@ -44,6 +44,16 @@ public sealed class LiveCandleSinkTests : IDisposable
     }
 
     [Fact]
+    public void Of_two_updates_of_one_candle_the_later_received_wins_whatever_their_order_in_the_batch()
+    {
+        var forming = Now.AddSeconds(-1);
+        var later = At(forming, 2);
+        var handedOver = At(forming, 1) with { At = Now.AddSeconds(-30) }; // kept from before a takeover, queued after a newer one
+        _sink.Write([later, handedOver]);
+        Assert.Equal([2m], _store.ReadCandles(Btc1).Select(c => c.TradePrice).ToList());
+    }
+
+    [Fact]
     public void A_flush_of_many_series_is_written_in_one_transaction()
     {
         var eth = new SeriesKey("KRW-ETH", CandleUnit.FromMinutes(1));

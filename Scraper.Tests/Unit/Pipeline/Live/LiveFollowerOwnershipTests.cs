@@ -80,6 +80,23 @@ public sealed partial class LiveFollowerTests
     }
 
     [Fact]
+    public async Task A_series_taken_over_gets_the_forming_candle_the_stream_sent_while_another_scraper_followed_it_without_waiting_for_the_next()
+    {
+        _ = FleetFollower().RunAsync(_stop.Token);
+        _stream.OnNext(new StreamConnected(T0, 0, 2));
+        await RunForAsync(TimeSpan.FromMinutes(3));
+        var forming = FormingUpdate();
+        _stream.OnNext(forming);
+        await RunForAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(0, StoredSince(forming.Candle.StartUtc)); // another scraper's until now
+
+        // An illiquid market may send nothing for minutes: the candle received before the takeover is what the stream knows.
+        _followed.OnNext(new HashSet<SeriesKey> { Btc1 });
+        await SettleAsync(() => StoredSince(forming.Candle.StartUtc) > 0, "the forming candle received before the takeover stored");
+        Assert.Equal(forming.Candle, _store.ReadCandles(Btc1, forming.Candle.StartUtc, null).Single());
+    }
+
+    [Fact]
     public async Task A_series_lost_to_another_scraper_is_no_longer_written_or_reconciled()
     {
         _followed.OnNext(new HashSet<SeriesKey> { Btc1, BtcDay });
