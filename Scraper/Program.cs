@@ -1,6 +1,8 @@
 using System.Collections;
 using Scraper.Hosting;
 
+ProcessMemory.Configure();
+
 // A slice sends up to --rate requests at once; a fresh process must not queue their
 // continuations behind the thread pool's slow thread injection (that delays requests unevenly).
 ThreadPool.GetMinThreads(out var workers, out var io);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Scraper.Domain;
 
@@ -54,18 +55,18 @@ internal static class UpbitJson
     public static (Candle? Item, string? Error) ReadCandle(JsonElement e, CandleQuery query)
     {
         var r = new FieldReader(e);
-        var market = r.String("market");
-        var startText = r.String("candle_date_time_utc");
-        var startKst = r.String("candle_date_time_kst");
+        var market = r.String("market"u8);
+        var startText = r.String("candle_date_time_utc"u8);
+        var startKst = r.String("candle_date_time_kst"u8);
         var (open, high, low, close, timestamp, accPrice, accVolume) = ReadCandleValues(ref r);
         decimal? prevClose = null, changePrice = null, changeRate = null;
         if (query.Unit.IsDay)
         {
-            prevClose = r.Decimal("prev_closing_price");
-            changePrice = r.Decimal("change_price");
-            changeRate = r.Decimal("change_rate");
+            prevClose = r.Decimal("prev_closing_price"u8);
+            changePrice = r.Decimal("change_price"u8);
+            changeRate = r.Decimal("change_rate"u8);
         }
-        else if (e.TryGetProperty("unit", out var unitElement)
+        else if (e.TryGetProperty("unit"u8, out var unitElement)
                  && !(unitElement.ValueKind == JsonValueKind.Number && unitElement.TryGetInt32(out var unitMinutes) && unitMinutes == query.Unit.Minutes))
         {
             return (null, $"unit {unitElement.GetRawText()} is not {query.Unit.Name}");
@@ -87,8 +88,8 @@ internal static class UpbitJson
 
     /// <summary>The prices, volumes and time every candle has, in REST pages and stream messages alike.</summary>
     internal static (decimal Open, decimal High, decimal Low, decimal Close, long Timestamp, decimal AccPrice, decimal AccVolume) ReadCandleValues(ref FieldReader r) =>
-        (r.Decimal("opening_price"), r.Decimal("high_price"), r.Decimal("low_price"), r.Decimal("trade_price"),
-            r.Int64("timestamp"), r.Decimal("candle_acc_trade_price"), r.Decimal("candle_acc_trade_volume"));
+        (r.Decimal("opening_price"u8), r.Decimal("high_price"u8), r.Decimal("low_price"u8), r.Decimal("trade_price"u8),
+            r.Int64("timestamp"u8), r.Decimal("candle_acc_trade_price"u8), r.Decimal("candle_acc_trade_volume"u8));
 
     /// <summary>One ticker; its market must be one of those asked for.</summary>
     public static (Ticker? Item, string? Error) ReadTicker(JsonElement e, IReadOnlyList<string> markets)
@@ -160,22 +161,51 @@ internal static class UpbitJson
         };
     }
 
-    /// <summary>Reads required fields, remembering the first one that is missing or of the wrong kind.</summary>
+    /// <summary>
+    /// Reads required fields, remembering the first one that is missing or of the wrong kind. Names
+    /// given as UTF-8 (<c>"market"u8</c>) are looked up without transcoding them on every call.
+    /// </summary>
     internal struct FieldReader(JsonElement element)
     {
         public string? Error { get; private set; }
 
-        public string? String(string name)
+        public string? String(string name) => Report(name, ReadString(element.TryGetProperty(name, out var v), v, out var problem), problem);
+
+        public string? String(ReadOnlySpan<byte> name) => Report(name, ReadString(element.TryGetProperty(name, out var v), v, out var problem), problem);
+
+        public decimal Decimal(string name) => Report(name, ReadDecimal(element.TryGetProperty(name, out var v), v, out var problem), problem);
+
+        public decimal Decimal(ReadOnlySpan<byte> name) => Report(name, ReadDecimal(element.TryGetProperty(name, out var v), v, out var problem), problem);
+
+        public long Int64(string name) => Report(name, ReadInt64(element.TryGetProperty(name, out var v), v, out var problem), problem);
+
+        public long Int64(ReadOnlySpan<byte> name) => Report(name, ReadInt64(element.TryGetProperty(name, out var v), v, out var problem), problem);
+
+        private T Report<T>(string name, T value, string? problem)
         {
-            if (!Get(name, out var value)) return null;
+            if (problem is not null) Error ??= $"{name} {problem}";
+            return value;
+        }
+
+        private T Report<T>(ReadOnlySpan<byte> name, T value, string? problem)
+        {
+            if (problem is not null) Error ??= $"{Encoding.UTF8.GetString(name)} {problem}";
+            return value;
+        }
+
+        private static string? ReadString(bool found, JsonElement value, out string? problem)
+        {
+            problem = Missing(found, value);
+            if (problem is not null) return null;
             if (value.ValueKind == JsonValueKind.String) return value.GetString();
-            Fail(name, "is not a string");
+            problem = "is not a string";
             return null;
         }
 
-        public decimal Decimal(string name)
+        private static decimal ReadDecimal(bool found, JsonElement value, out string? problem)
         {
-            if (!Get(name, out var value)) return 0m;
+            problem = Missing(found, value);
+            if (problem is not null) return 0m;
             switch (value.ValueKind)
             {
                 case JsonValueKind.Number when value.TryGetDecimal(out var number):
@@ -183,27 +213,21 @@ internal static class UpbitJson
                 case JsonValueKind.String when decimal.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed):
                     return parsed;
                 default:
-                    Fail(name, $"is not a decimal number: {Truncate(value.GetRawText())}");
+                    problem = $"is not a decimal number: {Truncate(value.GetRawText())}";
                     return 0m;
             }
         }
 
-        public long Int64(string name)
+        private static long ReadInt64(bool found, JsonElement value, out string? problem)
         {
-            if (!Get(name, out var value)) return 0;
+            problem = Missing(found, value);
+            if (problem is not null) return 0;
             if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)) return number;
-            Fail(name, $"is not an integer: {Truncate(value.GetRawText())}");
+            problem = $"is not an integer: {Truncate(value.GetRawText())}";
             return 0;
         }
 
-        private bool Get(string name, out JsonElement value)
-        {
-            if (element.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null) return true;
-            Fail(name, "is missing");
-            return false;
-        }
-
-        private void Fail(string name, string problem) => Error ??= $"{name} {problem}";
+        private static string? Missing(bool found, JsonElement value) => found && value.ValueKind != JsonValueKind.Null ? null : "is missing";
 
         private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
     }

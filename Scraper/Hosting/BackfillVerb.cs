@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Logging;
+using Scraper.Domain;
 using Scraper.Pipeline;
+using Scraper.Storage;
+using Scraper.Storage.Postgres;
 
 namespace Scraper.Hosting;
 
@@ -15,17 +18,24 @@ internal static partial class BackfillVerb
         var settings = root.Settings;
         var interactive = !Console.IsOutputRedirected && app.Out == Console.Out && !Logging.UnderSystemd(app.Environment);
         var logger = root.Loggers.CreateLogger("Scraper.Backfill");
-        var store = root.OpenStore();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(app.Stop);
         var signals = ScraperApp.CancelOnSignals(stop);
         try
         {
             var until = settings.Until ?? app.Time.GetUtcNow();
+            // The market list is another rate group than the candles: the first candle request (the
+            // candle group's probe) leaves beside the check instead of one round trip after it. Its
+            // page is held until the markets are known to be good; the store is opened only then.
+            var first = FirstRequest(root, settings, until, app, stop.Token);
+            await root.CheckMarketsAsync(stop.Token);
+            var store = root.OpenStore();
             // The newest candle counts as complete only one interval after it closed, so a pass that
             // ends after a candle boundary leaves the last minutes of some series short of what is
             // now complete. One catch-up pass fetches them; the check then asks for what could be
             // complete when the last pass started, which a pass without skips always achieves.
             var total = new PassSummary(0, 0, 0, 0, false);
+            // A first request that failed is not counted: its window is still missing, so the pass fetches it.
+            if (await SettleAsync(first) is { Fetched: true } page) total = new PassSummary(1, 1, 0, root.Collector.Store(page), false);
             DateTimeOffset checkedAt;
             var passes = 0;
             do
@@ -53,6 +63,46 @@ internal static partial class BackfillVerb
         finally
         {
             foreach (var s in signals) s.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Sends the window the first pass would fetch first, planned from what is stored as read without
+    /// writing (a missing SQLite file holds nothing; an existing one is opened read-only). None for
+    /// PostgreSQL, whose windows a fleet leases (a request outside a lease could repeat another
+    /// scraper's), nor when the file cannot be read so: the pass then starts after the check.
+    /// </summary>
+    private static Task<WindowResult?>? FirstRequest(CompositionRoot root, ScraperSettings settings, DateTimeOffset until, ProgramContext app, CancellationToken stop)
+    {
+        if (PostgresConnectionSettings.IsPostgres(settings.DbPath)) return null;
+        Dictionary<SeriesKey, IReadOnlyList<TimeRange>> stored = [];
+        if (File.Exists(settings.DbPath))
+        {
+            try
+            {
+                using var reader = StoreFactory.Open(settings, app, readOnly: true);
+                stored = settings.Series.ToDictionary(key => key, reader.GetCoverage);
+            }
+            catch (StoreException)
+            {
+                return null;
+            }
+        }
+        var window = CandleCollector.FirstWindow(settings.Series, key => stored.GetValueOrDefault(key) ?? [], settings.Since, until, app.Time.GetUtcNow());
+        return window is null ? null : root.FetchWindowAsync(window, stop);
+    }
+
+    /// <summary>The first request's result; null when there was none or a stop ended it.</summary>
+    private static async Task<WindowResult?> SettleAsync(Task<WindowResult?>? first)
+    {
+        if (first is null) return null;
+        try
+        {
+            return await first;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
         }
     }
 

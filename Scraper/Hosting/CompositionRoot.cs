@@ -9,6 +9,7 @@ using Scraper.Exchange.Streaming;
 using Scraper.Metrics;
 using Scraper.Pipeline;
 using Scraper.Pipeline.Live;
+using Scraper.Domain;
 using Scraper.Storage;
 
 namespace Scraper.Hosting;
@@ -34,6 +35,7 @@ internal sealed class CompositionRoot : IDisposable
     private readonly FailureLog _failures;
     private readonly ClockSkewMonitor _clock;
     private readonly ExchangeAttempts _marketList;
+    private readonly CandleFetchPipeline _candlePipeline;
     private readonly List<IDisposable> _running = [];
     private readonly Subject<LiveEvent> _liveEvents = new();
     private ICandleStore? _store;
@@ -77,6 +79,7 @@ internal sealed class CompositionRoot : IDisposable
         _telemetry.Watch([CandleLimiter, TickerLimiter, AccountsLimiter]);
         _clock = new ClockSkewMonitor(_telemetry, loggers.CreateLogger("Scraper.Clock"));
         _marketList = new ExchangeAttempts(MarketLimiter, _telemetry, _failures);
+        _candlePipeline = new CandleFetchPipeline(_client, CandleLimiter, new RetryPolicy(), scheduler, _telemetry, _failures, loggers.CreateLogger<CandleFetchPipeline>(), _clock);
 
         Ticker = new QuotePoller<IReadOnlyList<Ticker>>(_telemetry.Tickers, TickerLimiter, settings.TickerInterval, scheduler, _telemetry, _failures, "ticker");
         Accounts = settings.Credentials is null ? null : new QuotePoller<IReadOnlyList<Account>>(
@@ -119,15 +122,18 @@ internal sealed class CompositionRoot : IDisposable
             ct => _marketList.Send(_client.GetMarketsAsync, "market list").FirstOrDefaultAsync().ToTask(ct),
             Loggers.CreateLogger("Scraper.Main"), cancellationToken);
 
+    /// <summary>Fetches one window through the candle group (its attempts and retries) and writes nothing: the store need not be open. Null when a stop ended its retries.</summary>
+    public Task<WindowResult?> FetchWindowAsync(CandleWindow window, CancellationToken cancellationToken) =>
+        _candlePipeline.FetchWindow(window).Select(r => (WindowResult?)r).FirstOrDefaultAsync().ToTask(cancellationToken);
+
     /// <summary>Opens the store for writing and wires the candle pipeline to it; the root disposes it.</summary>
     public ICandleStore OpenStore()
     {
         if (_store is not null) return _store;
         var store = _store = StoreFactory.Open(Settings, _app, readOnly: false, Loggers, Metrics);
-        var pipeline = new CandleFetchPipeline(_client, CandleLimiter, new RetryPolicy(), _scheduler, _telemetry, _failures, Loggers.CreateLogger<CandleFetchPipeline>(), _clock);
         var writer = new CandleResultWriter(store, _telemetry, _app.Time, Loggers.CreateLogger<CandleResultWriter>());
         _fleet = FleetSetup.Open(Settings, store, Metrics, Loggers, _app);
-        _collector = new CandleCollector(Settings.Series, Settings.Since, store, pipeline, CandleLimiter, writer, _telemetry, _app.Time, _scheduler, Loggers.CreateLogger<CandleCollector>(), _fleet);
+        _collector = new CandleCollector(Settings.Series, Settings.Since, store, _candlePipeline, CandleLimiter, writer, _telemetry, _app.Time, _scheduler, Loggers.CreateLogger<CandleCollector>(), _fleet);
         _live = new LiveWiring(Settings, store, _collector, Metrics, Loggers, _app.Time, _scheduler, _liveEvents, _fleet);
         return store;
     }

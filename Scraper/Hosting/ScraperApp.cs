@@ -49,14 +49,16 @@ internal static partial class ScraperApp
 
     /// <summary>
     /// <c>run</c> and <c>backfill</c>: builds the one object graph, checks the markets through it
-    /// before anything is opened or written, then runs the verb on it.
+    /// before anything is opened or written (backfill checks them beside its first request), then
+    /// runs the verb on it.
     /// </summary>
     private static async Task<int> CollectAsync(Verb verb, ScraperSettings settings, ProgramContext app)
     {
         using var loggers = Logging.CreateFactory(settings.LogLevel, Logging.UnderSystemd(app.Environment));
         using var root = new CompositionRoot(settings, app, loggers, DefaultScheduler.Instance);
+        if (verb == Verb.Backfill) return await BackfillVerb.RunAsync(root, app);
         await root.CheckMarketsAsync(app.Stop);
-        return verb == Verb.Backfill ? await BackfillVerb.RunAsync(root, app) : await RunDaemonAsync(root, app);
+        return await RunDaemonAsync(root, app);
     }
 
     /// <summary>

@@ -55,10 +55,7 @@ internal sealed partial class CandleCollector(
         {
             telemetry.Report(new PipelineEvent.SeriesPlanned(key));
             if (include is not null && !include(key)) continue;
-            var closedEnd = WindowPlanner.ClosedEnd(key, now);
-            var end = until < closedEnd ? key.Unit.AlignDown(until) : closedEnd;
-            var wanted = new TimeRange(key.Unit.AlignDown(since), end);
-            var missing = WindowPlanner.Missing(key, store.GetCoverage(key), since, end);
+            var (wanted, missing) = PlanSeries(key, store.GetCoverage(key), since, until, now);
             var windows = WindowPlanner.Split(key, missing).ToList();
             plan[key] = (wanted, TimeSpan.FromTicks(missing.Sum(r => (r.End - r.Start).Ticks)), windows.Count);
             perSeries.Add(windows);
@@ -126,6 +123,24 @@ internal sealed partial class CandleCollector(
             LogPassEnd(logger, fetched, skipped, candles, stopped ? " (stopped)" : "");
         }
         return new PassSummary(all.Count, fetched, skipped, candles, stopped);
+    }
+
+    /// <summary>
+    /// The window a pass over <paramref name="keys"/> fetches first, planned from <paramref name="coverageOf"/>
+    /// as <see cref="RunPassAsync"/> plans it; null when nothing is missing.
+    /// </summary>
+    public static CandleWindow? FirstWindow(IEnumerable<SeriesKey> keys, Func<SeriesKey, IReadOnlyList<TimeRange>> coverageOf, DateTimeOffset since, DateTimeOffset until, DateTimeOffset now) =>
+        WindowPlanner.Interleave(keys.Select(key => WindowPlanner.Split(key, PlanSeries(key, coverageOf(key), since, until, now).Missing))).FirstOrDefault();
+
+    /// <summary>Stores a result fetched outside a pass (backfill's first request, sent while the markets were being checked); returns the candles written.</summary>
+    public int Store(WindowResult result) => writer.Write(result);
+
+    /// <summary>What a pass wants of a series, [since, min(until, closed candles)), and what of it <paramref name="coverage"/> leaves missing.</summary>
+    private static (TimeRange Wanted, IReadOnlyList<TimeRange> Missing) PlanSeries(SeriesKey key, IReadOnlyList<TimeRange> coverage, DateTimeOffset since, DateTimeOffset until, DateTimeOffset now)
+    {
+        var closedEnd = WindowPlanner.ClosedEnd(key, now);
+        var end = until < closedEnd ? key.Unit.AlignDown(until) : closedEnd;
+        return (new TimeRange(key.Unit.AlignDown(since), end), WindowPlanner.Missing(key, coverage, since, end));
     }
 
     /// <summary>

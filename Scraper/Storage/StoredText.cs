@@ -11,7 +11,7 @@ namespace Scraper.Storage;
 /// </summary>
 internal static class StoredText
 {
-    private const string InstantFormat = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF";
+    internal const string InstantFormat = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF";
     private const string RecordedAtFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
 
     public static string Instant(DateTimeOffset instant) => instant.UtcDateTime.ToString(InstantFormat, CultureInfo.InvariantCulture);

@@ -55,7 +55,7 @@ internal sealed class SqliteCandleStore : ICandleStore
         StoreArguments.CheckResponse(series, candles);
         Write($"saving {candles.Count} candles of {series}", (transaction, fetchedAt) =>
         {
-            Upsert(transaction, series, candles, fetchedAt);
+            Upsert(series, candles, fetchedAt);
             if (covered is { IsEmpty: false } range) MergeCoverage(transaction, series.Market, series.Unit.Name, range);
         });
         return candles.Count;
@@ -69,7 +69,7 @@ internal sealed class SqliteCandleStore : ICandleStore
         var count = batch.Sum(entry => entry.Candles.Count);
         Write($"saving {count} candles of {batch.Count} series", (transaction, fetchedAt) =>
         {
-            foreach (var entry in batch) Upsert(transaction, entry.Series, entry.Candles, fetchedAt);
+            foreach (var entry in batch) Upsert(entry.Series, entry.Candles, fetchedAt);
         });
         return count;
     }
@@ -232,16 +232,8 @@ internal sealed class SqliteCandleStore : ICandleStore
         }
     }
 
-    private void Upsert(SqliteTransaction transaction, SeriesKey series, IReadOnlyList<Candle> candles, string fetchedAt)
-    {
-        var upsert = _statements.Upsert;
-        upsert.Transaction = transaction;
-        foreach (var candle in candles)
-        {
-            SqliteCandleRows.BindUpsert(upsert.Parameters, candle, series.Unit.Name, fetchedAt);
-            upsert.ExecuteNonQuery();
-        }
-    }
+    private void Upsert(SeriesKey series, IReadOnlyList<Candle> candles, string fetchedAt) =>
+        _statements.Upsert.Execute(series, candles, fetchedAt);
 
     /// <summary>Replaces the stored ranges that <paramref name="range"/> touches with their union (<see cref="Coverage.Absorb"/>).</summary>
     private void MergeCoverage(SqliteTransaction transaction, string market, string unit, TimeRange range)

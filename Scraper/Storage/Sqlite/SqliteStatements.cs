@@ -18,15 +18,7 @@ internal sealed class SqliteStatements : IDisposable
     {
         _connection = connection;
 
-        Upsert = Prepare(
-            $"""
-            INSERT INTO candles (market, unit, {SqliteCandleRows.Columns}, fetched_at)
-            VALUES ($market, $unit, $utc, $kst, $open, $high, $low, $close, $timestamp, $accPrice, $accVolume,
-                    $prevClose, $change, $changeRate, $fetchedAt)
-            {CandleUpsert.OnConflictReplace}
-            """,
-            "$market", "$unit", "$utc", "$kst", "$open", "$high", "$low", "$close", "$timestamp", "$accPrice",
-            "$accVolume", "$prevClose", "$change", "$changeRate", "$fetchedAt");
+        Upsert = new SqliteUpsertStatement(connection);
 
         // Overlapping or touching ranges (Coverage.Touches): start <= new end and end >= new start.
         const string touching = "market = $market AND unit = $unit AND start_utc <= $end AND end_utc >= $start";
@@ -75,8 +67,8 @@ internal sealed class SqliteStatements : IDisposable
         CoverageSeries = Prepare("SELECT DISTINCT market, unit FROM coverage");
     }
 
-    /// <summary>Inserts a candle or replaces every value of the stored one; parameters as <see cref="SqliteCandleRows.BindUpsert"/> sets them.</summary>
-    public SqliteCommand Upsert { get; }
+    /// <summary>Inserts candles or replaces every value of the stored ones.</summary>
+    public SqliteUpsertStatement Upsert { get; }
 
     /// <summary>The coverage rows of (market, unit) that touch [start, end).</summary>
     public SqliteCommand CoverageTouching { get; }
@@ -124,6 +116,7 @@ internal sealed class SqliteStatements : IDisposable
 
     public void Dispose()
     {
+        Upsert.Dispose();
         foreach (var command in _all) command.Dispose();
     }
 
