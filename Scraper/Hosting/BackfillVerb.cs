@@ -27,7 +27,18 @@ internal static partial class BackfillVerb
             // candle group's probe) leaves beside the check instead of one round trip after it. Its
             // page is held until the markets are known to be good; the store is opened only then.
             var first = FirstRequest(root, settings, until, app, stop.Token);
-            await root.CheckMarketsAsync(stop.Token);
+            try
+            {
+                await root.CheckMarketsAsync(stop.Token);
+            }
+            catch (Exception)
+            {
+                // Cancelled by its own token, the first request ends quietly; torn down with the
+                // client it would be logged as a failed connection before the one-line error.
+                await stop.CancelAsync();
+                await SettleAsync(first);
+                throw;
+            }
             var store = root.OpenStore();
             // The newest candle counts as complete only one interval after it closed, so a pass that
             // ends after a candle boundary leaves the last minutes of some series short of what is

@@ -152,10 +152,14 @@ public sealed class DaemonIntegrationTests : FakeExchangeTest
     [Fact]
     public async Task A_market_the_exchange_does_not_list_exits_78_before_anything_is_written()
     {
-        var (code, _, stderr) = await ScraperProcess.RunAsync(Args("backfill", "--markets", "KRW-BTC,KRW-NOPE", "--since", "1h"), TimeSpan.FromSeconds(30));
+        // The unknown market first: the first candle request, sent beside the check, is for it, and
+        // still on its way when the check fails.
+        Exchange.Options.FaultInjector = r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) ? FakeFault.Hang : null;
+        var (code, _, stderr) = await ScraperProcess.RunAsync(Args("backfill", "--markets", "KRW-NOPE,KRW-BTC", "--since", "1h"), TimeSpan.FromSeconds(30));
 
         Assert.Equal(78, code);
-        Assert.StartsWith("bitcoin-price-scraper: invalid --markets 'KRW-BTC,KRW-NOPE': the exchange lists no market KRW-NOPE", stderr.Trim(), StringComparison.Ordinal);
+        Assert.StartsWith("bitcoin-price-scraper: invalid --markets 'KRW-NOPE,KRW-BTC': the exchange lists no market KRW-NOPE", stderr.Trim(), StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n'));
         Assert.False(File.Exists(Db));
         // The first candle request goes out beside the check; nothing else does.
         Assert.True(Exchange.Requests.Count(r => r.Path != "/v1/market/all") <= 1, string.Join(", ", Exchange.Requests.Select(r => r.Path)));
