@@ -94,8 +94,7 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         var series = Followed.Length * units.Length;
         await WaitAsync(daemon, port, x => x.Split('\n').Count(l => l.StartsWith("scraper_following{", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal)) >= series,
             TimeSpan.FromMinutes(8), "follow every series");
-        // The reconciliation after connecting belongs to the start: wait until the daemon's REST goes quiet. Its follow-ups
-        // trickle on for a while on their own slots: those inside the window are counted apart (ConnectFollowUps).
+        // The reconciliation after connecting (and its follow-up) belongs to the start: wait until the daemon's REST goes quiet.
         if (mode == "stream") await QuietAsync(exchange, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5));
         var steadyFrom = DateTimeOffset.UtcNow;
         var startRequests = DaemonCandleRequests(exchange, DateTimeOffset.MinValue, steadyFrom);

@@ -35,7 +35,7 @@ internal sealed partial class LiveFollower(
     private readonly ISubject<LiveEvent> _events = Subject.Synchronize(new Subject<LiveEvent>());
     private readonly Subject<StreamCandle> _handedOver = new();
     private readonly Dictionary<SeriesKey, DateTimeOffset> _due = [];
-    private readonly Dictionary<SeriesKey, (DateTimeOffset Coverable, DateTimeOffset Due)> _followUp = [];
+    private readonly Dictionary<SeriesKey, DateTimeOffset> _followUp = [];
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource _wake = new();
@@ -125,9 +125,8 @@ internal sealed partial class LiveFollower(
                 var next = polled.Contains(key) ? PollDue(key, time.GetUtcNow()) : _slots!.Next(key, time.GetUtcNow());
                 if (_followUp.TryGetValue(key, out var followUp))
                 {
-                    // Any pass once the interval can be covered serves the follow-up, a periodic one too.
-                    if (followUp.Coverable <= now) _followUp.Remove(key);
-                    else if (followUp.Due < next) next = followUp.Due;
+                    if (followUp > now && followUp < next) next = followUp;
+                    else if (followUp <= now) _followUp.Remove(key);
                 }
                 _due[key] = next;
             }
@@ -200,10 +199,8 @@ internal sealed partial class LiveFollower(
     /// After a connection, a streamed series is reconciled only if one of its intervals closed while
     /// the stream may have missed its last update (since <paramref name="lost"/>, less
     /// <see cref="LiveOptions.CloseGrace"/>): at once when some of those intervals can be covered now,
-    /// and once the last of them can (the follow-up), on the series' own follow-up slot so that a
-    /// connection's follow-ups trickle rather than burst (<see cref="ReconcileSlots.FollowUp"/>). The
-    /// candle forming meanwhile needs nothing: the connection's snapshot brings it whole. A blip
-    /// between two closes thus costs no request at all.
+    /// and when the last of them can (the follow-up). The candle forming meanwhile needs nothing: the
+    /// connection's snapshot brings it whole. A blip between two closes thus costs no request at all.
     /// </summary>
     private void Reconnected(DateTimeOffset at, DateTimeOffset lost)
     {
@@ -214,9 +211,8 @@ internal sealed partial class LiveFollower(
             {
                 var lastClose = key.Unit.AlignDown(at);
                 if (lastClose <= missedFrom) continue;
-                var coverable = lastClose + key.Unit.Interval + options.AfterClose;
-                var followUp = _slots!.FollowUp(key, coverable);
-                _followUp[key] = (coverable, followUp);
+                var followUp = lastClose + key.Unit.Interval + options.AfterClose;
+                _followUp[key] = followUp;
                 _due[key] = lastClose - key.Unit.Interval > missedFrom ? at : followUp < _due[key] ? followUp : _due[key];
             }
         }
@@ -231,8 +227,7 @@ internal sealed partial class LiveFollower(
             foreach (var key in keys.Where(k => !k.Unit.IsDay))
             {
                 _due[key] = at;
-                var coverable = key.Unit.AlignDown(at) + 2 * key.Unit.Interval + options.AfterClose;
-                _followUp[key] = (coverable, _slots!.FollowUp(key, coverable));
+                _followUp[key] = key.Unit.AlignDown(at) + 2 * key.Unit.Interval + options.AfterClose;
             }
         }
         Wake();

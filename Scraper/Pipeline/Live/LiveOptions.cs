@@ -38,12 +38,6 @@ internal sealed record LiveOptions
     /// </summary>
     public TimeSpan CloseGrace { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>
-    /// How far apart the follow-ups of one unit's series run after a connection (or a take-over):
-    /// one burst of them would crowd out a backfill sharing the REST budget. See <see cref="ReconcileSlots.FollowUp"/>.
-    /// </summary>
-    public TimeSpan FollowUpSpacing { get; init; } = TimeSpan.FromSeconds(15);
-
     /// <summary>How long after a close a polled series or a follow-up reconciliation asks for it.</summary>
     public TimeSpan AfterClose { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -6,14 +6,13 @@ namespace Scraper.Pipeline.Live;
 /// When each streamed series is reconciled periodically: the series of one unit take evenly spaced
 /// slots within that unit's <see cref="LiveOptions.ReconcilePeriod"/> (by their order in the
 /// configuration), so the REST requests of the periodic passes arrive at a steady trickle instead
-/// of all at once, and never crowd out a backfill beside them. The reconciliation after a connection
-/// runs at once; its follow-up takes a slot of its own (<see cref="FollowUp"/>).
+/// of all at once, and never crowd out a backfill beside them. Reconciliations after a connection
+/// are not slotted: they run at once.
 /// </summary>
 internal sealed class ReconcileSlots
 {
     private readonly DateTimeOffset _anchor;
     private readonly Dictionary<SeriesKey, (TimeSpan Period, TimeSpan Phase)> _slots = [];
-    private readonly Dictionary<SeriesKey, TimeSpan> _followUpDelays = [];
 
     /// <param name="series">The streamed series (day series are polled, not slotted).</param>
     /// <param name="options">Gives each unit's period.</param>
@@ -25,13 +24,7 @@ internal sealed class ReconcileSlots
         {
             var members = unit.ToList();
             var period = options.ReconcilePeriod(unit.Key);
-            // A connection's follow-ups at most one per FollowUpSpacing and unit, and done within half a period.
-            var spread = options.FollowUpSpacing * members.Count < period / 2 ? options.FollowUpSpacing * members.Count : period / 2;
-            for (var i = 0; i < members.Count; i++)
-            {
-                _slots[members[i]] = (period, period * i / members.Count);
-                _followUpDelays[members[i]] = spread * i / members.Count;
-            }
+            for (var i = 0; i < members.Count; i++) _slots[members[i]] = (period, period * i / members.Count);
         }
     }
 
@@ -49,13 +42,4 @@ internal sealed class ReconcileSlots
         // Guards the rounding of a fractional number of periods.
         return next > after ? next : next + period;
     }
-
-    /// <summary>
-    /// When the follow-up of <paramref name="series"/> runs, given when its interval can first be
-    /// covered (<paramref name="coverable"/>): a connection makes every series' follow-up coverable
-    /// at the same instant, so each takes its own delay after it (the first series none), the
-    /// series of a unit spread evenly at least <see cref="LiveOptions.FollowUpSpacing"/> apart, but
-    /// all within half a period.
-    /// </summary>
-    public DateTimeOffset FollowUp(SeriesKey series, DateTimeOffset coverable) => coverable + _followUpDelays[series];
 }

@@ -33,20 +33,4 @@ public sealed class ReconcileSlotsTests
         Assert.Equal(Anchor.AddHours(7.5), slots.Next(b, Anchor.AddHours(3).AddMinutes(1)));     // the one 1 h 29 min later is skipped
         Assert.Equal(Anchor.AddHours(1.5), slots.Next(b, Anchor.AddHours(-3)));                  // before the anchor
     }
-
-    [Fact]
-    public void A_units_follow_ups_go_one_spacing_apart_from_when_they_can_be_covered_but_all_within_half_a_period()
-    {
-        SeriesKey[] ones = [.. Enumerable.Range(0, 400).Select(i => Key($"KRW-M{i:000}", 1))];
-        SeriesKey[] fifteens = [.. Enumerable.Range(0, 4).Select(i => Key($"KRW-M{i:000}", 15))];
-        var slots = new ReconcileSlots([.. ones, .. fifteens], Options with { FollowUpSpacing = TimeSpan.FromSeconds(15) }, Anchor);
-        var coverable = Anchor.AddMinutes(10);
-
-        // Four series: 15 s apart, the first as soon as it can be covered.
-        Assert.Equal([coverable, coverable.AddSeconds(15), coverable.AddSeconds(30), coverable.AddSeconds(45)], fifteens.Select(k => slots.FollowUp(k, coverable)));
-        // 400 series at 15 s would take 100 minutes, over half of the 3-hour period: spread over 90 minutes.
-        Assert.Equal(coverable, slots.FollowUp(ones[0], coverable));
-        Assert.Equal(coverable.AddSeconds(13.5), slots.FollowUp(ones[1], coverable));
-        Assert.Equal(coverable.AddMinutes(90) - TimeSpan.FromSeconds(13.5), slots.FollowUp(ones[^1], coverable));
-    }
 }
