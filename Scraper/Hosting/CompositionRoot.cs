@@ -4,12 +4,12 @@ using System.Reactive.Subjects;
 using System.Reactive.Threading.Tasks;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
+using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Exchange.Streaming;
 using Scraper.Metrics;
 using Scraper.Pipeline;
 using Scraper.Pipeline.Live;
-using Scraper.Domain;
 using Scraper.Storage;
 
 namespace Scraper.Hosting;
