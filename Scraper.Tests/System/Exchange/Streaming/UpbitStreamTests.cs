@@ -159,9 +159,14 @@ public class UpbitStreamTests() : FakeExchangeTest(new FakeExchangeOptions())
     public async Task A_slow_server_is_not_taken_for_dead()
     {
         // Every message comes 600 ms late, five times the tick: slow, but well within the dead limit.
+        // The fake sends one message at a time, so a tick's candle and ticker and the answers to the
+        // PINGs take turns: a candle about every 2.4 s. Four of them span more than the dead limit.
         Exchange.Stream.Options.SendDelay = TimeSpan.FromMilliseconds(600);
-        using var r = new StreamRecorder(Client(o => o with { DeadAfter = TimeSpan.FromSeconds(3) }).Follow(StreamSubscription.For([Btc1])));
-        await r.WaitForAsync(x => x.Of<StreamCandle>().Count >= 6, Wait, "candles from a slow server");
+        var deadAfter = TimeSpan.FromSeconds(3);
+        using var r = new StreamRecorder(Client(o => o with { DeadAfter = deadAfter }).Follow(StreamSubscription.For([Btc1])));
+        await r.WaitForAsync(x => x.Of<StreamCandle>().Count >= 4, TimeSpan.FromSeconds(30), "candles from a slow server");
+        var candles = r.Of<StreamCandle>();
+        Assert.True(candles[^1].At - candles[0].At > deadAfter, $"candles spanned only {(candles[^1].At - candles[0].At).TotalSeconds:0.0} s");
         Assert.Empty(r.Of<StreamDisconnected>());
     }
 
