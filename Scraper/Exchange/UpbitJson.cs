@@ -96,16 +96,16 @@ internal static class UpbitJson
     {
         var r = new FieldReader(e);
         var ticker = new Ticker(
-            r.String("market") ?? "",
-            r.Decimal("trade_price"),
-            r.Decimal("opening_price"),
-            r.Decimal("high_price"),
-            r.Decimal("low_price"),
-            r.Decimal("prev_closing_price"),
-            r.Decimal("change_rate"),
-            r.Decimal("acc_trade_volume_24h"),
-            r.Decimal("acc_trade_price_24h"),
-            r.Int64("timestamp"));
+            r.String("market"u8) ?? "",
+            r.Decimal("trade_price"u8),
+            r.Decimal("opening_price"u8),
+            r.Decimal("high_price"u8),
+            r.Decimal("low_price"u8),
+            r.Decimal("prev_closing_price"u8),
+            r.Decimal("change_rate"u8),
+            r.Decimal("acc_trade_volume_24h"u8),
+            r.Decimal("acc_trade_price_24h"u8),
+            r.Int64("timestamp"u8));
         if (r.Error is not null) return (null, r.Error);
         if (!markets.Contains(ticker.Market, StringComparer.Ordinal))
             return (null, $"market '{ticker.Market}' was not requested");
@@ -123,11 +123,11 @@ internal static class UpbitJson
     {
         var r = new FieldReader(e);
         var account = new Account(
-            r.String("currency") ?? "",
-            r.Decimal("balance"),
-            r.Decimal("locked"),
-            r.Decimal("avg_buy_price"),
-            r.String("unit_currency") ?? "");
+            r.String("currency"u8) ?? "",
+            r.Decimal("balance"u8),
+            r.Decimal("locked"u8),
+            r.Decimal("avg_buy_price"u8),
+            r.String("unit_currency"u8) ?? "");
         return r.Error is null ? (account, null) : (null, r.Error);
     }
 
@@ -162,30 +162,18 @@ internal static class UpbitJson
     }
 
     /// <summary>
-    /// Reads required fields, remembering the first one that is missing or of the wrong kind. Names
-    /// given as UTF-8 (<c>"market"u8</c>) are looked up without transcoding them on every call.
+    /// Reads required fields, remembering the first one that is missing or of the wrong kind. Names are
+    /// UTF-8 (<c>"market"u8</c>): looked up without transcoding them on every call.
     /// </summary>
     internal struct FieldReader(JsonElement element)
     {
         public string? Error { get; private set; }
 
-        public string? String(string name) => Report(name, ReadString(element.TryGetProperty(name, out var v), v, out var problem), problem);
-
         public string? String(ReadOnlySpan<byte> name) => Report(name, ReadString(element.TryGetProperty(name, out var v), v, out var problem), problem);
-
-        public decimal Decimal(string name) => Report(name, ReadDecimal(element.TryGetProperty(name, out var v), v, out var problem), problem);
 
         public decimal Decimal(ReadOnlySpan<byte> name) => Report(name, ReadDecimal(element.TryGetProperty(name, out var v), v, out var problem), problem);
 
-        public long Int64(string name) => Report(name, ReadInt64(element.TryGetProperty(name, out var v), v, out var problem), problem);
-
         public long Int64(ReadOnlySpan<byte> name) => Report(name, ReadInt64(element.TryGetProperty(name, out var v), v, out var problem), problem);
-
-        private T Report<T>(string name, T value, string? problem)
-        {
-            if (problem is not null) Error ??= $"{name} {problem}";
-            return value;
-        }
 
         private T Report<T>(ReadOnlySpan<byte> name, T value, string? problem)
         {

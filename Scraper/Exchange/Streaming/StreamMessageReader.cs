@@ -50,9 +50,9 @@ internal static class StreamMessageReader
     private static StreamEvent ReadCandle(JsonElement e, CandleUnit unit, DateTimeOffset at)
     {
         var r = new UpbitJson.FieldReader(e);
-        var code = r.String("code");
-        var startText = r.String("candle_date_time_utc");
-        var startKst = r.String("candle_date_time_kst");
+        var code = r.String("code"u8);
+        var startText = r.String("candle_date_time_utc"u8);
+        var startKst = r.String("candle_date_time_kst"u8);
         var (open, high, low, close, timestamp, accPrice, accVolume) = UpbitJson.ReadCandleValues(ref r);
         if (r.Error is not null) return new StreamMalformed(at, r.Error);
         if (!DateTime.TryParseExact(startText, "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture,
@@ -67,9 +67,9 @@ internal static class StreamMessageReader
     private static StreamEvent ReadTicker(JsonElement e, DateTimeOffset at)
     {
         var r = new UpbitJson.FieldReader(e);
-        var code = r.String("code");
-        var price = r.Decimal("trade_price");
-        var timestamp = r.Int64("timestamp");
+        var code = r.String("code"u8);
+        var price = r.Decimal("trade_price"u8);
+        var timestamp = r.Int64("timestamp"u8);
         return r.Error is null ? new StreamTicker(at, code!, price, timestamp) : new StreamMalformed(at, r.Error);
     }
 

@@ -23,9 +23,9 @@ internal sealed class LiveOwnership
     public bool Owns(SeriesKey key) => Volatile.Read(ref _owned) is not { } owned || owned.Contains(key);
 
     /// <summary>The stream candles of the owned series; of the others, the latest of each is kept for <see cref="HandOver"/>.</summary>
-    public IReadOnlyList<StreamCandle> Mine(IList<StreamCandle> batch)
+    public IEnumerable<StreamCandle> Mine(IList<StreamCandle> batch)
     {
-        if (Volatile.Read(ref _owned) is null) return [.. batch];
+        if (Volatile.Read(ref _owned) is null) return batch; // alone: every series, nothing to keep
         var mine = new List<StreamCandle>(batch.Count);
         // Checked and kept under the lock, so that a candle of a series being gained is either mine or handed over.
         lock (_gate)
