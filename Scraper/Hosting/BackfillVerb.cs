@@ -47,6 +47,7 @@ internal static partial class BackfillVerb
             var total = new PassSummary(0, 0, 0, 0, false);
             // A first request that failed is not counted: its window is still missing, so the pass fetches it.
             if (await SettleAsync(first) is { Fetched: true } page) total = new PassSummary(1, 1, 0, root.Collector.Store(page), false);
+            ProcessMemory.ReleaseStartPages();
             DateTimeOffset checkedAt;
             var passes = 0;
             do

@@ -26,7 +26,9 @@ internal sealed partial class DaemonService(
         try
         {
             var summary = await root.Collector.RunPassAsync(DateTimeOffset.MaxValue, null, logProgress: true, stoppingToken);
-            if (!summary.Stopped) await root.Live.FollowAsync(stoppingToken);
+            if (summary.Stopped) return;
+            LogStartPagesReleased(logger, ProcessMemory.ReleaseStartPages() / 1024.0);
+            await root.Live.FollowAsync(stoppingToken);
         }
         catch (Exception e) when (e is SqliteException or StoreException or IOException)
         {
@@ -38,6 +40,9 @@ internal sealed partial class DaemonService(
             lifetime.StopApplication();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "start over: {MiB:0.0} MiB of the executable's pages that only the start used handed back to the kernel")]
+    private static partial void LogStartPagesReleased(ILogger logger, double miB);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "database {Path} failed: {Error}; stopping (nothing committed is lost; restart once the cause is fixed)")]
     private static partial void LogDatabaseFailed(ILogger logger, string path, string error);
