@@ -4,14 +4,17 @@ using Scraper.Tests.FakeExchange;
 // The fake exchange in a process of its own. Arguments: latency-ms jitter-ms sliding|fixed|none
 // error-rate. It prints "url http://127.0.0.1:PORT", then answers one command per stdin line:
 // "clear" (forget the request log), "dump" (one line per request: received and counted unix ms,
-// status, path?query; then "end"), "stats" ("429 N 418 M"); end of input stops it.
+// status, path?query; then "end"), "stats" ("429 N 418 M"); end of input stops it. FAKE_MARKETS=N
+// lists N more markets, KRW-L001 to KRW-LNNN (a follower's memory or CPU measured by hand).
 var latency = TimeSpan.FromMilliseconds(Arg(0, 0));
 var jitter = TimeSpan.FromMilliseconds(Arg(1, 0));
 var mode = args.Length > 2 ? args[2] switch { "fixed" => RateLimitMode.FixedBucket, "none" => RateLimitMode.None, _ => RateLimitMode.SlidingWindow } : RateLimitMode.SlidingWindow;
 var errorRate = Arg(3, 0);
 var random = new Random(5);
+var extra = int.TryParse(Environment.GetEnvironmentVariable("FAKE_MARKETS"), out var n) ? n : 0;
 var options = new FakeExchangeOptions
 {
+    Markets = [.. new FakeExchangeOptions().Markets, .. Enumerable.Range(1, extra).Select(i => $"KRW-L{i:000}")],
     Latency = latency, ArrivalJitter = jitter, RateLimit = mode, BanAfter429s = 10,
     FaultInjector = errorRate > 0 ? r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && random.NextDouble() < errorRate ? FakeFault.Http503 : null : null,
 };
