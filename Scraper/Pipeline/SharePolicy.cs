@@ -23,6 +23,14 @@ internal static class SharePolicy
 {
     public static int Full(RateLimitOptions options) => Math.Max(1, options.RequestsPerWindow - options.ReserveForOthers);
 
+    /// <summary>
+    /// With a reserve, another client was seen within <see cref="RateLimitOptions.OthersQuietAfter"/>:
+    /// the limit grows back one place at a time, as the exchange's count allows, instead of at once,
+    /// and the window as a whole keeps the reserved places free.
+    /// </summary>
+    public static bool Crowded(Share share, RateLimitOptions options, DateTimeOffset now) =>
+        options.ReserveForOthers > 0 && now - share.OthersSeenAt < options.OthersQuietAfter;
+
     public static Share Initial(RateLimitOptions options, DateTimeOffset now) => new(Full(options), now, DateTimeOffset.MinValue, 0);
 
     /// <summary>
@@ -41,11 +49,12 @@ internal static class SharePolicy
             if (now - share.OthersSeenAt >= 2 * options.Window && held < share.Limit) share = new(held, now, now, 0);
             share = share with { OthersSeenAt = now };
         }
-        if (now - share.OthersSeenAt >= 2 * options.Window)
+        var sharing = now - share.OthersSeenAt < 2 * options.Window;
+        if (!sharing && !Crowded(share, options, now))
             return share.Limit == full ? share : new(full, now, share.OthersSeenAt, 0);
         if (grantedAt < share.ChangedAt) return share;
 
-        if (used >= full - 1) return new(Cut(share.Limit, oursAtMost, used), now, share.OthersSeenAt, 0);
+        if (sharing && used >= full - 1) return new(Cut(share.Limit, oursAtMost, used), now, share.OthersSeenAt, 0);
         var fullest = Math.Max(share.FullestSeen, used);
         if (now - share.ChangedAt < 2 * options.Window) return share with { FullestSeen = fullest };
         var limit = fullest <= full - 2 ? Math.Min(full, share.Limit + 1) : share.Limit;

@@ -16,35 +16,53 @@ public class RateLimitSharedIpTests(Xunit.Abstractions.ITestOutputHelper output)
     private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>The exchange: counts at arrival, answers after the latency.</summary>
-    private sealed class SharedExchange(TestScheduler scheduler, int latencyMs, int jitterMs, int seed)
+    private sealed class SharedExchange(TestScheduler scheduler, int latencyMs, int jitterMs, int seed, bool both = false)
     {
         private readonly Random _random = new(seed);
         public List<(DateTimeOffset At, int Process)> Counted { get; } = [];
         public int Refused { get; private set; }
+        public List<string> Log { get; } = [];
 
         /// <summary>One process: <paramref name="requests"/> attempts queued at <paramref name="startMs"/>.</summary>
         public void Run(RateLimitGroup group, int process, int startMs, int requests)
         {
             scheduler.Schedule(TimeSpan.FromMilliseconds(startMs), () =>
             {
-                for (var i = 0; i < requests; i++) group.Acquire().Subscribe(lease => Send(lease, process));
+                for (var i = 0; i < requests; i++) group.Acquire().Subscribe(lease => { Log.Add($"{(scheduler.Now - T0).TotalMilliseconds,8:0} p{process} GRANT {Share(group)}"); Send(lease, process); });
             });
+        }
+
+        private static string Share(RateLimitGroup g)
+        {
+            var sh = (Share)typeof(RateLimitGroup).GetField("_share", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(g)!;
+            return $"limit {sh.Limit} changed {(sh.ChangedAt - T0).TotalMilliseconds:0} others {(sh.OthersSeenAt - T0).TotalMilliseconds:0} fullest {sh.FullestSeen}";
         }
 
         private void Send(RateLimitLease lease, int process)
         {
-            scheduler.Schedule(TimeSpan.FromMilliseconds(1 + _random.Next(0, jitterMs + 1)), () =>
+            var there = both ? latencyMs / 2 + _random.Next(0, jitterMs + 1) : 1 + _random.Next(0, jitterMs + 1);
+            var back = both ? latencyMs / 2 + _random.Next(0, jitterMs + 1) : latencyMs + _random.Next(0, 3);
+            scheduler.Schedule(TimeSpan.FromMilliseconds(there), () =>
             {
                 var now = scheduler.Now;
                 var inWindow = Counted.Count(a => a.At > now - TimeSpan.FromSeconds(1));
                 var allowed = inWindow < 10;
                 if (allowed) Counted.Add((now, process));
                 else Refused++;
+                Log.Add($"{(now - T0).TotalMilliseconds,8:0} p{process} granted {(lease.GrantedAt - T0).TotalMilliseconds:0} inWindow {inWindow} [{string.Join(",", Counted.Where(a => a.At > now - TimeSpan.FromSeconds(1)).Select(a => a.Process))}] {(allowed ? "" : "REFUSED")}");
+                if (!allowed) Log.Add("----");
                 var remaining = allowed ? 10 - inWindow - 1 : 0;
-                scheduler.Schedule(TimeSpan.FromMilliseconds(latencyMs + _random.Next(0, 3)), () =>
-                    lease.Complete(scheduler.Now - lease.GrantedAt, allowed ? ExchangeOutcome.Success : ExchangeOutcome.RateLimited,
-                        new RemainingRequests("candles", remaining), null));
+                scheduler.Schedule(TimeSpan.FromMilliseconds(back), () =>
+                    Answer(lease, process, allowed, remaining));
             });
+        }
+
+        private void Answer(RateLimitLease lease, int process, bool allowed, int remaining)
+        {
+            var g = (RateLimitGroup)typeof(RateLimitLease).GetField("_group", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(lease)!;
+            lease.Complete(scheduler.Now - lease.GrantedAt, allowed ? ExchangeOutcome.Success : ExchangeOutcome.RateLimited,
+                        new RemainingRequests("candles", remaining), null);
+            Log.Add($"{(scheduler.Now - T0).TotalMilliseconds,8:0} p{process} answer of {(lease.GrantedAt - T0).TotalMilliseconds:0} used {10 - remaining} -> {Share(g)}");
         }
     }
 
@@ -72,6 +90,48 @@ public class RateLimitSharedIpTests(Xunit.Abstractions.ITestOutputHelper output)
     [MemberData(nameof(Reserved))]
     public void With_one_place_reserved_processes_get_no_429_and_share_the_budget(int processes, int latencyMs, int jitterMs) =>
         Run(processes, latencyMs, jitterMs, new RateLimitOptions { ReserveForOthers = 1 });
+
+    [Fact]
+    public void Sweep()
+    {
+        var fails = 0;
+        foreach (var (processes, latency, jitter) in new[] { (2, 20, 0), (2, 20, 50), (2, 200, 50), (2, 200, 0), (3, 20, 0), (3, 20, 50), (3, 200, 50), (3, 200, 0) })
+            foreach (var both in new[] { false, true })
+                for (var seed = 1; seed <= 15; seed++)
+                {
+                    var gap = 2500 + 300 * seed % 2700;
+                    var r = Simulate(processes, latency, jitter, new RateLimitOptions { ReserveForOthers = 1 }, seed, gap, both);
+                    if (r.Refused > 0 || r.Bad) { fails++; output.WriteLine($"FAIL p={processes} lat={latency} jit={jitter} both={both} seed={seed} gap={gap}: {r.Text}"); }
+                }
+        output.WriteLine($"fails {fails}");
+    }
+
+    private (int Refused, bool Bad, string Text) Simulate(int processes, int latencyMs, int jitterMs, RateLimitOptions options, int seed, int gap, bool both)
+    {
+        var scheduler = new TestScheduler();
+        scheduler.AdvanceTo(T0.UtcTicks);
+        var exchange = new SharedExchange(scheduler, latencyMs, jitterMs, seed, both);
+        var groups = Enumerable.Range(0, processes).Select(_ => new RateLimitGroup("candles", options, scheduler)).ToList();
+        const int Requests = 300;
+        var starts = Enumerable.Range(0, processes).Select(p => p == 0 ? 0 : 3000 + gap * p).ToList();
+        for (var p = 0; p < processes; p++) exchange.Run(groups[p], p, starts[p], Requests);
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(300).Ticks);
+        foreach (var g in groups) g.Dispose();
+        var from = T0.AddMilliseconds(starts[^1]);
+        var until = Enumerable.Range(0, processes).Min(p => exchange.Counted.Where(c => c.Process == p).Max(c => c.At));
+        var overlap = exchange.Counted.Where(c => c.At >= from && c.At <= until).ToList();
+        var shares = Enumerable.Range(0, processes).Select(p => (double)overlap.Count(c => c.Process == p) / overlap.Count).ToList();
+        var rate = overlap.Count / (until - from).TotalSeconds;
+        var (low, high) = processes == 2 ? (0.35, 0.65) : (0.20, 0.46);
+        var bad = rate <= 6.0 || shares.Any(s => s < low || s > high);
+        if (exchange.Refused > 0 && seed == 9 && processes == 3 && latencyMs == 20 && jitterMs == 0 && !both)
+        {
+            var log = exchange.Log.Where(l => !l.Contains("GRANT")).ToList();
+            for (var idx = 0; idx < log.Count; idx++)
+                if (log[idx].Contains("REFUSED")) foreach (var l in log.Skip(Math.Max(0, idx - 45)).Take(47)) output.WriteLine(l);
+        }
+        return (exchange.Refused, bad, $"429: {exchange.Refused}; overlap {(until - from).TotalSeconds:0.0} s, {rate:0.00} requests/s; shares {string.Join(", ", shares.Select(s => $"{s:P0}"))}");
+    }
 
     private void Run(int processes, int latencyMs, int jitterMs, RateLimitOptions options)
     {
