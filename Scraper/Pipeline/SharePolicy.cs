@@ -54,10 +54,14 @@ internal static class SharePolicy
             return share.Limit == full ? share : new(full, now, share.OthersSeenAt, 0);
         if (grantedAt < share.ChangedAt) return share;
 
-        if (sharing && used >= full - 1) return new(Cut(share.Limit, oursAtMost, used), now, share.OthersSeenAt, 0);
+        // With a reserve the window as a whole keeps it free, so a holder of a third of the count or
+        // less (no more than a fair share among three) need not give back (the larger ones do), and
+        // may grow into the last place but the reserve.
+        var small = options.ReserveForOthers > 0 && 3 * share.Limit <= used;
+        if (sharing && used >= full - 1 && !small) return new(Cut(share.Limit, oursAtMost, used), now, share.OthersSeenAt, 0);
         var fullest = Math.Max(share.FullestSeen, used);
         if (now - share.ChangedAt < 2 * options.Window) return share with { FullestSeen = fullest };
-        var limit = fullest <= full - 2 ? Math.Min(full, share.Limit + 1) : share.Limit;
+        var limit = fullest <= full - 2 || (small && fullest <= full - 1) ? Math.Min(full, share.Limit + 1) : share.Limit;
         return new(limit, now, share.OthersSeenAt, 0);
     }
 

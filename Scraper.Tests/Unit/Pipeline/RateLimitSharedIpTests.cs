@@ -115,6 +115,13 @@ public class RateLimitSharedIpTests(Xunit.Abstractions.ITestOutputHelper output)
         const int Requests = 300;
         var starts = Enumerable.Range(0, processes).Select(p => p == 0 ? 0 : 3000 + gap * p).ToList();
         for (var p = 0; p < processes; p++) exchange.Run(groups[p], p, starts[p], Requests);
+        var trace = seed == 999 && processes == 3 && latencyMs == 20 && jitterMs == 0 && !both;
+        for (var t = 0; t < 80 && trace; t++)
+        {
+            scheduler.AdvanceBy(TimeSpan.FromSeconds(1).Ticks);
+            var now = scheduler.Now;
+            output.WriteLine($"t={t + 1} " + string.Join(" | ", Enumerable.Range(0, processes).Select(p => $"p{p} {Sh(groups[p])} n={exchange.Counted.Count(c => c.Process == p && c.At > now.AddSeconds(-1))}")));
+        }
         scheduler.AdvanceBy(TimeSpan.FromSeconds(300).Ticks);
         foreach (var g in groups) g.Dispose();
         var from = T0.AddMilliseconds(starts[^1]);
@@ -124,13 +131,19 @@ public class RateLimitSharedIpTests(Xunit.Abstractions.ITestOutputHelper output)
         var rate = overlap.Count / (until - from).TotalSeconds;
         var (low, high) = processes == 2 ? (0.35, 0.65) : (0.20, 0.46);
         var bad = rate <= 6.0 || shares.Any(s => s < low || s > high);
-        if (exchange.Refused > 0 && seed == 9 && processes == 3 && latencyMs == 20 && jitterMs == 0 && !both)
+        if (exchange.Refused > 0)
         {
             var log = exchange.Log.Where(l => !l.Contains("GRANT")).ToList();
             for (var idx = 0; idx < log.Count; idx++)
                 if (log[idx].Contains("REFUSED")) foreach (var l in log.Skip(Math.Max(0, idx - 45)).Take(47)) output.WriteLine(l);
         }
         return (exchange.Refused, bad, $"429: {exchange.Refused}; overlap {(until - from).TotalSeconds:0.0} s, {rate:0.00} requests/s; shares {string.Join(", ", shares.Select(s => $"{s:P0}"))}");
+    }
+
+    private static string Sh(RateLimitGroup g)
+    {
+        var sh = (Share)typeof(RateLimitGroup).GetField("_share", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(g)!;
+        return $"L{sh.Limit}";
     }
 
     private void Run(int processes, int latencyMs, int jitterMs, RateLimitOptions options)
