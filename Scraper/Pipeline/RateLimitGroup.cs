@@ -56,6 +56,7 @@ internal sealed class RateLimitGroup : IDisposable
     private Share _share; // the places our own requests may hold while others on the IP spend from the window
     private bool _stopped;
     private bool _warm; // the first response has come back (slow start is over)
+    private DateTimeOffset _warmAt = DateTimeOffset.MinValue; // when the first response came back
     private bool _disposed;
 
     /// <summary>Creates the group; <paramref name="block"/> is shared by every group of the same IP (a group of its own when null).</summary>
@@ -155,12 +156,13 @@ internal sealed class RateLimitGroup : IDisposable
             var arrivedBy = Max(lease.GrantedAt, now - _roundTrips.Fastest(2 * _options.RequestsPerWindow));
             if (outcome == ExchangeOutcome.Success) _roundTrips.Add(duration);
             lease.Booked = arrivedBy;
+            if (!_warm) _warmAt = now;
             _warm = true;
 
             if (remaining is not null)
             {
                 var used = _options.RequestsPerWindow - remaining.Second;
-                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, used, OursAtMostLocked(arrivedBy));
+                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, used, OursAtMostLocked(arrivedBy), lease.HeldAtGrant);
                 pause = ReconcileLocked(arrivedBy, used);
             }
 
@@ -297,7 +299,9 @@ internal sealed class RateLimitGroup : IDisposable
     {
         var first = _waiters.First!;
         _waiters.RemoveFirst();
-        var lease = new RateLimitLease(this, now, epoch, probe);
+        var window = WindowLocked();
+        var held = _slots.Count(s => !s.IsPhantom && s.FreeAt(window, _options.MaxInFlightHold) > now) + 1;
+        var lease = new RateLimitLease(this, now, epoch, probe) { HeldAtGrant = held };
         _slots.Add(new RateLimitSlot(now, lease));
         return (first.Value, lease);
     }
@@ -311,20 +315,17 @@ internal sealed class RateLimitGroup : IDisposable
     {
         var window = WindowLocked();
         var occupied = _slots.Where(s => s.FreeAt(window, _options.MaxInFlightHold) > now).ToList();
-        return occupied.Count(s => !s.IsPhantom) < _share.Limit && (occupied.Count < permits || now >= ProbeAtLocked());
+        return occupied.Count(s => !s.IsPhantom) < _share.Limit && (occupied.Count < permits || now >= ProbeAtLocked()) && !OneAtATimeLocked(now);
     }
 
-    /// <summary>
-    /// With a reserve, others' places are held until a later count replaces them, so a count older
-    /// than a window with nothing of ours in flight lets one request through to learn the window anew.
-    /// </summary>
-    private DateTimeOffset ProbeAtLocked() =>
-        _options.ReserveForOthers > 0 && !_slots.Any(s => s.InFlight) ? _othersCountedAt + _options.Window : DateTimeOffset.MaxValue;
+    private bool OneAtATimeLocked(DateTimeOffset now) => ReserveRules.OneAtATime(_options, now, _warmAt) && _slots.Any(s => s.InFlight);
+    private DateTimeOffset ProbeAtLocked() => ReserveRules.ProbeAt(_options, _othersCountedAt, _slots.Any(s => s.InFlight));
 
     /// <summary>When the occupied places drop below the permits per slice, and our own below our share.</summary>
     private DateTimeOffset NextFreeLocked(DateTimeOffset now)
     {
         var permits = PermitsLocked(now);
+        if (OneAtATimeLocked(now)) return now + _options.MaxInFlightHold; // the answer in flight dispatches
         var whole = FreeBelowLocked(now, _slots, permits);
         return Max(whole < ProbeAtLocked() ? whole : Max(now, ProbeAtLocked()), FreeBelowLocked(now, _slots.Where(s => !s.IsPhantom), _share.Limit));
     }
@@ -364,18 +365,15 @@ internal sealed class RateLimitGroup : IDisposable
     private RateLimitPause? ReconcileLocked(DateTimeOffset at, int usedByExchange)
     {
         var from = at - _options.Window;
-        // With a reserve, others are taken to keep the places they fill until a later count shows
-        // otherwise: a client that fills its share sends again as its places leave the window.
-        var holding = _options.ReserveForOthers > 0;
-        if (holding && at >= _othersCountedAt)
+        if (_options.ReserveForOthers > 0 && at >= _othersCountedAt)
         {
-            _othersCountedAt = at;
+            _othersCountedAt = at; // the latest count replaces the places the earlier ones held
             _slots.RemoveAll(s => s.IsPhantom);
         }
         var ours = _slots.Count(s => s.Granted <= at && (s.InFlight || s.Booked > from));
         var missing = Math.Min(usedByExchange, _options.RequestsPerWindow) - ours;
         if (missing <= 0) return null;
-        for (var i = 0; i < missing; i++) _slots.Add(new RateLimitSlot(at, null, holding ? at + _options.OthersQuietAfter - _options.Window : at));
+        for (var i = 0; i < missing; i++) _slots.Add(new RateLimitSlot(at, null, ReserveRules.OthersBooking(_options, at)));
         if (usedByExchange < _options.RequestsPerWindow) return null;
         var until = at + WindowLocked();
         return until > Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, WallTime(until), until - at - _options.Window) : null;
