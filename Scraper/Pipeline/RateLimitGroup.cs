@@ -40,7 +40,7 @@ internal sealed class RateLimitGroup : IDisposable
     private readonly RateLimitOptions _options;
     private readonly IScheduler _scheduler;
     private readonly LinkedList<IObserver<RateLimitLease>> _waiters = new();
-    private readonly List<Slot> _slots = new(); // permits still inside the window
+    private readonly List<RateLimitSlot> _slots = new(); // permits still inside the window
     private readonly IpBlock _block;
     private readonly RoundTripStats _roundTrips = new();
     private readonly Subject<RateLimitPause> _pauses = new();
@@ -51,10 +51,12 @@ internal sealed class RateLimitGroup : IDisposable
     private readonly SerialDisposable _dispatch = new();
     private DateTimeOffset? _dispatchAt;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
+    private DateTimeOffset _othersCountedAt = DateTimeOffset.MinValue; // the latest count phantom places stand for
     private Pace _pace; // lowered by a 429, recovering to the configured rate
     private Share _share; // the places our own requests may hold while others on the IP spend from the window
     private bool _stopped;
     private bool _warm; // the first response has come back (slow start is over)
+    private DateTimeOffset _warmAt = DateTimeOffset.MinValue; // when the first response came back
     private bool _disposed;
 
     /// <summary>Creates the group; <paramref name="block"/> is shared by every group of the same IP (a group of its own when null).</summary>
@@ -154,12 +156,13 @@ internal sealed class RateLimitGroup : IDisposable
             var arrivedBy = Max(lease.GrantedAt, now - _roundTrips.Fastest(2 * _options.RequestsPerWindow));
             if (outcome == ExchangeOutcome.Success) _roundTrips.Add(duration);
             lease.Booked = arrivedBy;
+            if (!_warm) _warmAt = now;
             _warm = true;
 
             if (remaining is not null)
             {
                 var used = _options.RequestsPerWindow - remaining.Second;
-                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, used, OursAtMostLocked(arrivedBy));
+                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, used, OursAtMostLocked(arrivedBy), lease.HeldAtGrant);
                 pause = ReconcileLocked(arrivedBy, used);
             }
 
@@ -264,7 +267,7 @@ internal sealed class RateLimitGroup : IDisposable
             // Places that left the window are kept one more window: answers still count them.
             _slots.RemoveAll(s => s.FreeAt(window, _options.MaxInFlightHold) + _options.Window <= now);
             // Slow start: one request until the first answer shows the way is clear.
-            var permits = _warm ? _pace.Permits : 1;
+            var permits = PermitsLocked(now);
             if (_waiters.First is not null && HasRoomLocked(now, permits))
             {
                 switch (_block.Admit(out var retryIn, out var epoch))
@@ -296,27 +299,38 @@ internal sealed class RateLimitGroup : IDisposable
     {
         var first = _waiters.First!;
         _waiters.RemoveFirst();
-        var lease = new RateLimitLease(this, now, epoch, probe);
-        _slots.Add(new Slot(now, lease));
+        var window = WindowLocked();
+        var held = _slots.Count(s => !s.IsPhantom && s.FreeAt(window, _options.MaxInFlightHold) > now) + 1;
+        var lease = new RateLimitLease(this, now, epoch, probe) { HeldAtGrant = held };
+        _slots.Add(new RateLimitSlot(now, lease));
         return (first.Value, lease);
     }
+
+    /// <summary>Places the whole window may hold, others' included: one in slow start; the reserve stays free while others are about.</summary>
+    private int PermitsLocked(DateTimeOffset now) =>
+        !_warm ? 1 : SharePolicy.Crowded(_share, _options, now) ? Math.Min(_pace.Permits, SharePolicy.Full(_options)) : _pace.Permits;
 
     /// <summary>A place is free, and one of our own share (others' places are theirs to reuse).</summary>
     private bool HasRoomLocked(DateTimeOffset now, int permits)
     {
         var window = WindowLocked();
         var occupied = _slots.Where(s => s.FreeAt(window, _options.MaxInFlightHold) > now).ToList();
-        return occupied.Count < permits && occupied.Count(s => !s.IsPhantom) < _share.Limit;
+        return occupied.Count(s => !s.IsPhantom) < _share.Limit && (occupied.Count < permits || now >= ProbeAtLocked()) && !OneAtATimeLocked(now);
     }
+
+    private bool OneAtATimeLocked(DateTimeOffset now) => ReserveRules.OneAtATime(_options, now, _warmAt) && _slots.Any(s => s.InFlight);
+    private DateTimeOffset ProbeAtLocked() => ReserveRules.ProbeAt(_options, _othersCountedAt, _slots.Any(s => s.InFlight));
 
     /// <summary>When the occupied places drop below the permits per slice, and our own below our share.</summary>
     private DateTimeOffset NextFreeLocked(DateTimeOffset now)
     {
-        var permits = _warm ? _pace.Permits : 1;
-        return Max(FreeBelowLocked(now, _slots, permits), FreeBelowLocked(now, _slots.Where(s => !s.IsPhantom), _share.Limit));
+        var permits = PermitsLocked(now);
+        if (OneAtATimeLocked(now)) return now + _options.MaxInFlightHold; // the answer in flight dispatches
+        var whole = FreeBelowLocked(now, _slots, permits);
+        return Max(whole < ProbeAtLocked() ? whole : Max(now, ProbeAtLocked()), FreeBelowLocked(now, _slots.Where(s => !s.IsPhantom), _share.Limit));
     }
 
-    private DateTimeOffset FreeBelowLocked(DateTimeOffset now, IEnumerable<Slot> slots, int limit)
+    private DateTimeOffset FreeBelowLocked(DateTimeOffset now, IEnumerable<RateLimitSlot> slots, int limit)
     {
         var window = WindowLocked();
         var frees = slots.Select(s => s.FreeAt(window, _options.MaxInFlightHold)).Where(f => f > now).Order().ToList();
@@ -351,10 +365,15 @@ internal sealed class RateLimitGroup : IDisposable
     private RateLimitPause? ReconcileLocked(DateTimeOffset at, int usedByExchange)
     {
         var from = at - _options.Window;
+        if (_options.ReserveForOthers > 0 && at >= _othersCountedAt)
+        {
+            _othersCountedAt = at; // the latest count replaces the places the earlier ones held
+            _slots.RemoveAll(s => s.IsPhantom);
+        }
         var ours = _slots.Count(s => s.Granted <= at && (s.InFlight || s.Booked > from));
         var missing = Math.Min(usedByExchange, _options.RequestsPerWindow) - ours;
         if (missing <= 0) return null;
-        for (var i = 0; i < missing; i++) _slots.Add(new Slot(at, null, at));
+        for (var i = 0; i < missing; i++) _slots.Add(new RateLimitSlot(at, null, ReserveRules.OthersBooking(_options, at)));
         if (usedByExchange < _options.RequestsPerWindow) return null;
         var until = at + WindowLocked();
         return until > Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, WallTime(until), until - at - _options.Window) : null;
@@ -378,23 +397,4 @@ internal sealed class RateLimitGroup : IDisposable
     private TimeSpan WindowLocked() => PacePolicy.Window(_pace, _options);
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
-
-    /// <summary>
-    /// One place in the window: a lease of ours (booked once answered, at its latest arrival), or a
-    /// phantom place the exchange counted that we did not send (booked at once).
-    /// </summary>
-    private sealed class Slot(DateTimeOffset granted, RateLimitLease? lease, DateTimeOffset? booked = null)
-    {
-        public DateTimeOffset Granted { get; } = granted;
-
-        public DateTimeOffset? Booked => lease is null ? booked : lease.Booked;
-
-        public bool InFlight => Booked is null;
-
-        public bool IsPhantom => lease is null;
-
-        /// <summary>When this place leaves the window.</summary>
-        public DateTimeOffset FreeAt(TimeSpan window, TimeSpan maxHold) =>
-            Booked is { } at ? at + window : Granted + (maxHold > window ? maxHold : window);
-    }
 }

@@ -27,6 +27,9 @@ internal sealed class RateLimitLease : IDisposable
     /// <summary>True for the one request sent when an IP block ended, to see whether it did.</summary>
     public bool IsProbe { get; }
 
+    /// <summary>Places of the window our own requests held with this one when it was granted.</summary>
+    internal int HeldAtGrant { get; init; }
+
     /// <summary>Which IP block was the last known when the permit was granted.</summary>
     internal long BlockEpoch { get; }
 

@@ -50,6 +50,12 @@ internal sealed record RateLimitOptions
     /// </summary>
     public int ReserveForOthers { get; init; } = 0;
 
+    /// <summary>
+    /// With a reserve: how long after the last sign of another client on the IP the group still
+    /// counts on it being there (a small holder's requests are seldom told apart from our own).
+    /// </summary>
+    public TimeSpan OthersQuietAfter { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Ban back-off when a 418 gives no block duration; doubles per ban.</summary>
     public TimeSpan DefaultBanDuration { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -13,24 +13,35 @@ namespace Scraper.Pipeline;
 /// three quarters of what this process holds (once per change: only answers to requests granted
 /// after it count), so larger holders give back more and the shares converge.</item>
 /// <item>The limit grows by one place after two windows in which the count always left two places
-/// beyond the reserve (one for a holder of less than the others, which lets the smaller grow first):
-/// all clients growing at once stay within the reserve.</item>
+/// beyond the reserve: all clients growing at once stay within the reserve.</item>
 /// <item>Two windows without another client's request give back the whole window.</item>
 /// </list>
+/// With a reserve the reserved place must stay free in the window as a whole, not only in this
+/// process's part of it (<see cref="RateLimitGroup"/> also holds others' places until a later count
+/// replaces them), so the rules tighten: another client counts as there for
+/// <see cref="RateLimitOptions.OthersQuietAfter"/> after it was last seen (a small holder's requests
+/// are seldom told apart from our own, and jumping back to the whole window on a false "alone" is
+/// what fills the reserve); a holder of a third of the count or less does not give back; and only a
+/// holder that fills its places grows, after as many windows as it holds places (at least two), so
+/// holders seldom grow at once and the smaller grow first.
 /// Places freed by others' requests leaving the window are not taken over: they are theirs to reuse.
 /// </summary>
 internal static class SharePolicy
 {
     public static int Full(RateLimitOptions options) => Math.Max(1, options.RequestsPerWindow - options.ReserveForOthers);
 
+    /// <summary>With a reserve, another client was seen within <see cref="RateLimitOptions.OthersQuietAfter"/>.</summary>
+    public static bool Crowded(Share share, RateLimitOptions options, DateTimeOffset now) =>
+        options.ReserveForOthers > 0 && now - share.OthersSeenAt < options.OthersQuietAfter;
+
     public static Share Initial(RateLimitOptions options, DateTimeOffset now) => new(Full(options), now, DateTimeOffset.MinValue, 0);
 
     /// <summary>
     /// One answer to a request granted at <paramref name="grantedAt"/>: the exchange counted
     /// <paramref name="used"/> requests in its window, of which at most <paramref name="oursAtMost"/>
-    /// can have been ours.
+    /// can have been ours; <paramref name="heldAtGrant"/> of our places were taken when it was granted.
     /// </summary>
-    public static Share Observe(Share share, RateLimitOptions options, DateTimeOffset now, DateTimeOffset grantedAt, int used, int oursAtMost)
+    public static Share Observe(Share share, RateLimitOptions options, DateTimeOffset now, DateTimeOffset grantedAt, int used, int oursAtMost, int heldAtGrant)
     {
         var full = Full(options);
         var others = used - oursAtMost;
@@ -41,15 +52,19 @@ internal static class SharePolicy
             if (now - share.OthersSeenAt >= 2 * options.Window && held < share.Limit) share = new(held, now, now, 0);
             share = share with { OthersSeenAt = now };
         }
-        if (now - share.OthersSeenAt >= 2 * options.Window)
+        var sharing = now - share.OthersSeenAt < 2 * options.Window;
+        if (!sharing && !Crowded(share, options, now))
             return share.Limit == full ? share : new(full, now, share.OthersSeenAt, 0);
         if (grantedAt < share.ChangedAt) return share;
 
-        if (used >= full - 1) return new(Cut(share.Limit, oursAtMost, used), now, share.OthersSeenAt, 0);
+        var reserved = options.ReserveForOthers > 0;
+        var small = reserved && 3 * share.Limit <= used;
+        if (sharing && used >= full - 1 && !small) return new(Cut(share.Limit, oursAtMost, used), now, share.OthersSeenAt, 0);
         var fullest = Math.Max(share.FullestSeen, used);
-        if (now - share.ChangedAt < 2 * options.Window) return share with { FullestSeen = fullest };
-        var limit = fullest <= full - 2 ? Math.Min(full, share.Limit + 1) : share.Limit;
-        return new(limit, now, share.OthersSeenAt, 0);
+        var wait = reserved ? Math.Max(2, share.Limit) : 2;
+        if (now - share.ChangedAt < wait * options.Window) return share with { FullestSeen = fullest };
+        var grow = fullest <= full - 2 && (!reserved || heldAtGrant >= share.Limit);
+        return new(grow ? Math.Min(full, share.Limit + 1) : share.Limit, now, share.OthersSeenAt, 0);
     }
 
     /// <summary>A 429: the window was overfull whoever else is there; cut as a full count does (once per change).</summary>
