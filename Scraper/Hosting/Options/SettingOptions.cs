@@ -94,7 +94,7 @@ internal static class SettingOptions
     public static readonly SettingOption<int> ReserveForOthers = new()
     {
         Key = "ReserveForOthers", HelpName = "N", Default = "0",
-        Help = "Places of each rate window left free for other clients on this IP (another scraper, a manual backfill, other tools): with 1, their first requests are never refused, at a cost of 1/N of this scraper's rate",
+        Help = "Places of each rate window left free for other clients on this IP (another scraper, a manual backfill, other tools): with 1 on every process on the IP, none of them is refused (2 when two may start within two seconds of each other), at a cost of about 1/N of a lone process's rate",
         Parse = OptionParsers.Reserve,
     };
 
