@@ -87,8 +87,9 @@ case "$cmd" in
       packaging=
       if [ -z "${BITCOIN_PRICE_SCRAPER_TARBALL:-}" ]; then
         packaging=$(mktemp -d)
-        # setsid: its own process group, so that the whole build can be stopped below.
-        setsid bash -c 'bash ./build.sh package >"$1/log" 2>&1 </dev/null; echo $? >"$1/status.tmp"; mv "$1/status.tmp" "$1/status"' _ "$packaging" &
+        # setsid: its own process group, so that the whole build can be stopped below; nice: the
+        # tests' timing comes first, the build has until their parallel part ends.
+        setsid nice -n 5 bash -c 'bash ./build.sh package >"$1/log" 2>&1 </dev/null; echo $? >"$1/status.tmp"; mv "$1/status.tmp" "$1/status"' _ "$packaging" &
         packaging_pid=$!
         trap 'kill -- "-$packaging_pid" 2>/dev/null || true' EXIT
         export BITCOIN_PRICE_SCRAPER_PACKAGING=$packaging
