@@ -80,8 +80,13 @@ public class UpbitStreamTests() : FakeExchangeTest(new FakeExchangeOptions())
     [Fact]
     public async Task A_ping_keeps_the_connection_past_the_idle_timeout_and_is_answered()
     {
-        Exchange.Stream.Options.IdleTimeout = TimeSpan.FromMilliseconds(800);
-        using var r = new StreamRecorder(Client().Follow(StreamSubscription.For([Btc1])));
+        // Four times the other tests' timings: a fresh test process on a busy machine can miss its
+        // timers for up to a second while it compiles, on both sides at once, and a tighter idle
+        // timeout then closes a connection whose pings were merely late. Five answers still span
+        // nearly twice the idle timeout.
+        Exchange.Stream.Options.IdleTimeout = TimeSpan.FromMilliseconds(3200);
+        using var r = new StreamRecorder(Client(o => o with { PingInterval = TimeSpan.FromMilliseconds(1200), DeadAfter = TimeSpan.FromSeconds(4) })
+            .Follow(StreamSubscription.For([Btc1])));
         await r.WaitForAsync(x => x.Of<StreamStatus>().Count >= 5, Wait, "five answers to PING");
         Assert.Empty(r.Of<StreamDisconnected>());
         Assert.Equal(1, Exchange.Stream.Accepted);
