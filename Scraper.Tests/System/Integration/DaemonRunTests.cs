@@ -21,8 +21,6 @@ public sealed class DaemonRunTests() : FakeExchangeTest(new FakeExchangeOptions 
 
     private ScraperProcess StartDaemon(int port, string since) => DaemonHarness.Start(Exchange, Db, port, "KRW-BTC,KRW-ETH", since);
 
-    private static Task<string> ScrapeAsync(int port) => DaemonHarness.ScrapeAsync(port);
-
     private static double? Sample(string metrics, string nameAndLabels) => DaemonHarness.Sample(metrics, nameAndLabels);
 
     private static Task WaitForFollowingAsync(ScraperProcess daemon, int port, TimeSpan timeout) =>
@@ -37,7 +35,10 @@ public sealed class DaemonRunTests() : FakeExchangeTest(new FakeExchangeOptions 
         await daemon.WaitForHealthyAsync(port, TimeSpan.FromSeconds(20));
         await WaitForFollowingAsync(daemon, port, TimeSpan.FromSeconds(60));
 
-        var metrics = await ScrapeAsync(port);
+        // The reconciliation after connecting plans the newest minute again (stored by the backfill
+        // but not yet coverable) and shows it missing until its answer is stored.
+        var progress = "scraper_backfill_progress_ratio{market=\"KRW-BTC\",unit=\"1\"}";
+        var metrics = await DaemonHarness.WaitForMetricsAsync(daemon, port, x => Sample(x, progress) == 1, TimeSpan.FromSeconds(30), "backfill progress 1");
         foreach (var name in new[]
         {
             "upbit_quotation_request_new_total{group=\"candles\"}", "upbit_quotation_response_success_total{group=\"candles\"}",
@@ -47,7 +48,6 @@ public sealed class DaemonRunTests() : FakeExchangeTest(new FakeExchangeOptions 
         {
             Assert.True(Sample(metrics, name) is > 0, $"{name} missing or zero in\n{metrics}");
         }
-        Assert.Equal(1, Sample(metrics, "scraper_backfill_progress_ratio{market=\"KRW-BTC\",unit=\"1\"}"));
         Assert.Contains("upbit_request_duration_seconds_bucket{group=\"candles\",outcome=\"success\",le=\"0.005\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("process_working_set_bytes", metrics, StringComparison.Ordinal);
         var ticker = Exchange.Data.TickerFor("KRW-BTC", DateTimeOffset.UtcNow);
