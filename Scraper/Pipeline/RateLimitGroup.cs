@@ -299,8 +299,7 @@ internal sealed class RateLimitGroup : IDisposable
     {
         var first = _waiters.First!;
         _waiters.RemoveFirst();
-        var window = WindowLocked();
-        var held = _slots.Count(s => !s.IsPhantom && s.FreeAt(window, _options.MaxInFlightHold) > now) + 1;
+        var held = OccupiedLocked(now).Count(s => !s.IsPhantom) + 1;
         var lease = new RateLimitLease(this, now, epoch, probe) { HeldAtGrant = held };
         _slots.Add(new RateLimitSlot(now, lease));
         return (first.Value, lease);
@@ -313,11 +312,12 @@ internal sealed class RateLimitGroup : IDisposable
     /// <summary>A place is free, and one of our own share (others' places are theirs to reuse).</summary>
     private bool HasRoomLocked(DateTimeOffset now, int permits)
     {
-        var window = WindowLocked();
-        var occupied = _slots.Where(s => s.FreeAt(window, _options.MaxInFlightHold) > now).ToList();
+        var occupied = OccupiedLocked(now).ToList();
         return occupied.Count(s => !s.IsPhantom) < _share.Limit && (occupied.Count < permits || now >= ProbeAtLocked()) && !OneAtATimeLocked(now);
     }
 
+    /// <summary>The places still taken in the window at <paramref name="now"/>, ours and others'.</summary>
+    private IEnumerable<RateLimitSlot> OccupiedLocked(DateTimeOffset now) => _slots.Where(s => s.FreeAt(WindowLocked(), _options.MaxInFlightHold) > now);
     private bool OneAtATimeLocked(DateTimeOffset now) => ReserveRules.OneAtATime(_options, now, _warmAt) && _slots.Any(s => s.InFlight);
     private DateTimeOffset ProbeAtLocked() => ReserveRules.ProbeAt(_options, _othersCountedAt, _slots.Any(s => s.InFlight));
 
