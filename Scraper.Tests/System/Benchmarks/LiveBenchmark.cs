@@ -100,7 +100,7 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         if (mode == "stream")
         {
             var connected = exchange.Stream.AcceptedAt[0];
-            var lastFollowUp = units.Max(u => CandleUnit.FromMinutes(u).AlignDown(connected) + CandleUnit.FromMinutes(u).Interval) + new LiveOptions().AfterClose;
+            var lastFollowUp = units.Select(CandleUnit.FromMinutes).Max(u => u.AlignDown(connected) + u.Interval) + new LiveOptions().AfterClose;
             if (lastFollowUp > DateTimeOffset.UtcNow) await Task.Delay(lastFollowUp - DateTimeOffset.UtcNow);
             await QuietAsync(exchange, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5));
         }

@@ -15,6 +15,9 @@ public sealed class TarballFixture : IAsyncLifetime
     public static string Version =>
         System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(Commands.RepoRoot, "Directory.Build.props")), "<Version>(.*?)</Version>").Groups[1].Value;
 
+    /// <summary>Where `./build.sh package` writes the .tar.gz.</summary>
+    private static string Built => Path.Combine(Commands.RepoRoot, "dist", $"bitcoin-price-scraper-{Version}-linux-x64.tar.gz");
+
     /// <summary>Path of the .tar.gz.</summary>
     public string Tarball { get; private set; } = "";
 
@@ -39,7 +42,7 @@ public sealed class TarballFixture : IAsyncLifetime
         var stderr = await p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
         if (p.ExitCode != 0) throw new InvalidOperationException($"./build.sh package failed ({p.ExitCode}):\n{await stdout}\n{stderr}");
-        Tarball = Path.Combine(Commands.RepoRoot, "dist", $"bitcoin-price-scraper-{Version}-linux-x64.tar.gz");
+        Tarball = Built;
     }
 
     /// <inheritdoc />
@@ -56,7 +59,7 @@ public sealed class TarballFixture : IAsyncLifetime
         }
         var code = (await File.ReadAllTextAsync(status)).Trim();
         if (code != "0") throw new InvalidOperationException($"./build.sh package failed ({code}):\n{await File.ReadAllTextAsync(Path.Combine(folder, "log"))}");
-        return Path.Combine(Commands.RepoRoot, "dist", $"bitcoin-price-scraper-{Version}-linux-x64.tar.gz");
+        return Built;
     }
 }
 
