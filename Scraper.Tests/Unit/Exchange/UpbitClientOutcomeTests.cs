@@ -247,11 +247,11 @@ public sealed class UpbitClientOutcomeTests
     [Fact]
     public async Task TrickleBody_ThatDoesNotFinishInTime_IsTransientTimeout()
     {
-        var calls = 0;
+        var trickle = false;
         await using var server = await LoopbackServer.StartAsync(async context =>
         {
             context.Response.ContentType = "application/json";
-            if (Interlocked.Increment(ref calls) == 1)
+            if (!Volatile.Read(ref trickle))
             {
                 await context.Response.WriteAsync("[]");
                 return;
@@ -268,8 +268,12 @@ public sealed class UpbitClientOutcomeTests
         });
         using var client = NewClient(server, timeout: TestTimeout);
         // A first, quick exchange warms up the connection and the code paths, so the 300 ms budget
-        // below is spent on the trickling body only.
-        Assert.True((await client.GetCandlesAsync(MinuteQuery, CancellationToken.None)).IsSuccess);
+        // below is spent on the trickling body only. On a busy machine the cold first one may itself
+        // take longer than the budget: it is tried again until one fits (it warms up either way).
+        var warm = false;
+        for (var attempt = 0; attempt < 10 && !warm; attempt++) warm = (await client.GetCandlesAsync(MinuteQuery, CancellationToken.None)).IsSuccess;
+        Assert.True(warm, "no quick exchange succeeded within the 300 ms budget in 10 attempts");
+        Volatile.Write(ref trickle, true);
 
         var response = await client.GetCandlesAsync(MinuteQuery, CancellationToken.None);
 
