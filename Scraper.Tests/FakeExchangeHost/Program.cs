@@ -4,8 +4,9 @@ using Scraper.Tests.FakeExchange;
 // The fake exchange in a process of its own. Arguments: latency-ms jitter-ms sliding|fixed|none
 // error-rate. It prints "url http://127.0.0.1:PORT", then answers one command per stdin line:
 // "clear" (forget the request log), "dump" (one line per request: received and counted unix ms,
-// status, path?query; then "end"), "stats" ("429 N 418 M"); end of input stops it. FAKE_MARKETS=N
-// lists N more markets, KRW-L001 to KRW-LNNN (a follower's memory or CPU measured by hand).
+// status, path?query; then "end"), "stats" ("429 N 418 M"), "stream" ("sent N accepted MS,MS,...": stream
+// messages sent, connections accepted at unix ms), "lastcandle" (unix ms of the last candle request, 0 if none);
+// end of input stops it. FAKE_MARKETS=N lists N more markets, KRW-L001 to KRW-LNNN (a follower of many markets).
 var latency = TimeSpan.FromMilliseconds(Arg(0, 0));
 var jitter = TimeSpan.FromMilliseconds(Arg(1, 0));
 var mode = args.Length > 2 ? args[2] switch { "fixed" => RateLimitMode.FixedBucket, "none" => RateLimitMode.None, _ => RateLimitMode.SlidingWindow } : RateLimitMode.SlidingWindow;
@@ -36,6 +37,14 @@ while (await Console.In.ReadLineAsync() is { } command)
             break;
         case "stats":
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"429 {exchange.Count429} 418 {exchange.Count418}"));
+            break;
+        case "stream":
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"sent {exchange.Stream.Sent} accepted {string.Join(',', exchange.Stream.AcceptedAt.Select(a => a.ToUnixTimeMilliseconds()))}"));
+            break;
+        case "lastcandle":
+            var last = exchange.Requests.LastOrDefault(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal));
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{last?.At.ToUnixTimeMilliseconds() ?? 0}"));
             break;
         default:
             Console.Out.WriteLine("unknown command");

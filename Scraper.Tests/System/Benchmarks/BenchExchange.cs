@@ -35,7 +35,24 @@ internal sealed class BenchExchange : IAsyncDisposable
     private static string HostDll => Path.Combine(Commands.RepoRoot, "Scraper.Tests", "FakeExchangeHost", "bin", "Release", "net10.0", "FakeExchangeHost.dll");
 
     /// <summary>Starts it with the scenario's latency, jitter, limiter and error rate.</summary>
-    public static async Task<BenchExchange> StartAsync(Scenario s, FakeExchangeOptions options)
+    public static Task<BenchExchange> StartAsync(Scenario s, FakeExchangeOptions options)
+    {
+        var mode = s.Limiter switch { RateLimitMode.FixedBucket => "fixed", RateLimitMode.None => "none", _ => "sliding" };
+        return StartAsync(options, [Ms(s.Latency), Ms(s.Jitter), mode, s.ErrorRate.ToString(CultureInfo.InvariantCulture)], extraMarkets: 0);
+    }
+
+    /// <summary>
+    /// Starts it for a follower of many markets: the default markets and KRW-L001 to KRW-L<paramref name="extraMarkets"/>,
+    /// answering after <paramref name="latency"/>, on a sliding window.
+    /// </summary>
+    public static Task<BenchExchange> StartForFollowingAsync(int extraMarkets, TimeSpan latency)
+    {
+        var options = new FakeExchangeOptions { Latency = latency };
+        options.Markets = [.. options.Markets, .. Enumerable.Range(1, extraMarkets).Select(i => $"KRW-L{i:000}")];
+        return StartAsync(options, [Ms(latency), "0", "sliding", "0"], extraMarkets);
+    }
+
+    private static async Task<BenchExchange> StartAsync(FakeExchangeOptions options, string[] hostArgs, int extraMarkets)
     {
         if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_FAKE") == "inprocess" || !File.Exists(HostDll))
         {
@@ -43,8 +60,9 @@ internal sealed class BenchExchange : IAsyncDisposable
             return new BenchExchange(fake, null, fake.BaseUrl, options);
         }
         var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        var mode = s.Limiter switch { RateLimitMode.FixedBucket => "fixed", RateLimitMode.None => "none", _ => "sliding" };
-        foreach (var a in new[] { HostDll, Ms(s.Latency), Ms(s.Jitter), mode, s.ErrorRate.ToString(CultureInfo.InvariantCulture) }) info.ArgumentList.Add(a);
+        info.ArgumentList.Add(HostDll);
+        foreach (var a in hostArgs) info.ArgumentList.Add(a);
+        if (extraMarkets > 0) info.Environment["FAKE_MARKETS"] = extraMarkets.ToString(CultureInfo.InvariantCulture);
         var host = Process.Start(info)!;
         var line = await host.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
         if (line is null || !line.StartsWith("url ", StringComparison.Ordinal))
@@ -53,9 +71,12 @@ internal sealed class BenchExchange : IAsyncDisposable
             throw new InvalidOperationException($"FakeExchangeHost did not start: {line} {await host.StandardError.ReadToEndAsync()}");
         }
         return new BenchExchange(null, host, new Uri(line[4..] + "/"), options);
-
-        static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString(CultureInfo.InvariantCulture);
     }
+
+    private static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The process serving it (for its CPU time).</summary>
+    public int Pid => _host?.Id ?? Environment.ProcessId;
 
     /// <summary>Forgets the request log.</summary>
     public async Task ClearRequestsAsync()
@@ -86,6 +107,24 @@ internal sealed class BenchExchange : IAsyncDisposable
         if (_inProcess is not null) return (_inProcess.Count429, _inProcess.Count418);
         var f = (await AskAsync("stats"))[0].Split(' ');
         return (int.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[3], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Stream messages sent so far, and when each stream connection was accepted.</summary>
+    public async Task<(long Sent, IReadOnlyList<DateTimeOffset> AcceptedAt)> StreamAsync()
+    {
+        if (_inProcess is not null) return (_inProcess.Stream.Sent, _inProcess.Stream.AcceptedAt);
+        var f = (await AskAsync("stream"))[0].Split(' ');
+        return (long.Parse(f[1], CultureInfo.InvariantCulture),
+            [.. f[3].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(ms => DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(ms, CultureInfo.InvariantCulture)))]);
+    }
+
+    /// <summary>When the last candle request was received; MinValue before any.</summary>
+    public async Task<DateTimeOffset> LastCandleRequestAsync()
+    {
+        if (_inProcess is not null)
+            return _inProcess.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).Select(r => r.At).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
+        var ms = long.Parse((await AskAsync("lastcandle"))[0], CultureInfo.InvariantCulture);
+        return ms == 0 ? DateTimeOffset.MinValue : DateTimeOffset.FromUnixTimeMilliseconds(ms);
     }
 
     /// <summary>One command to the host; its answer lines (up to "end" for a dump).</summary>

@@ -20,7 +20,9 @@ internal sealed record LiveRow(string Mode, string Setup, IReadOnlyList<double> 
 }
 
 /// <summary>
-/// The published daemon following 400 markets live against the fake exchange (30 ms latency): over
+/// The published daemon following 400 markets live against the fake exchange (30 ms latency; in a
+/// process of its own when built, like the backfill benchmark's, so that its stalls under the
+/// stream's load are not charged to the backfill beside): over
 /// the stream (units 1, 3, 5, 15) and, beside it, by polling (unit 1), each with a 30-day `backfill`
 /// of another market started on the same IP once following is steady. Measures the live lag of the
 /// 1-minute candles, the REST requests following costs, the share of the rate the backfill gets,
@@ -37,6 +39,7 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
     private const string Other = "KRW-BTC";
     private static readonly int MarketCount = int.TryParse(Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_LIVE_MARKETS"), out var m) ? m : 400;
     private static readonly string[] Followed = [.. Enumerable.Range(1, MarketCount).Select(i => $"KRW-L{i:000}")];
+    private string _fakeWhere = "";
 
     [BenchFact]
     public async Task Live_following_over_the_stream_beside_polling()
@@ -44,18 +47,18 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         var binary = Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BIN") is { Length: > 0 } b ? b : ScraperProcess.BinaryPath;
         Assert.True(File.Exists(binary), binary + " missing: run ./build.sh publish");
         var dir = Directory.CreateTempSubdirectory("bps-live-").FullName;
+        Directory.CreateDirectory(Path.Combine(Commands.RepoRoot, "dist", "bench"));
         var total = Stopwatch.StartNew();
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        var rows = new List<LiveRow>
-        {
-            await RunAsync("stream", [1, 3, 5, 15], closes: 2, grace: TimeSpan.FromSeconds(20), binary, dir),
-            await RunAsync("poll", [1], closes: 2, grace: TimeSpan.FromSeconds(75), binary, dir),
-        };
+        // BITCOIN_PRICE_SCRAPER_BENCH_LIVE_MODES=stream leaves the polling row out (a re-measurement of the stream alone).
+        var rows = new List<LiveRow> { await RunAsync("stream", [1, 3, 5, 15], closes: 2, grace: TimeSpan.FromSeconds(20), binary, dir) };
+        if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_LIVE_MODES") != "stream")
+            rows.Add(await RunAsync("poll", [1], closes: 2, grace: TimeSpan.FromSeconds(75), binary, dir));
 
         var report = new StringBuilder();
         report.AppendLine(CultureInfo.InvariantCulture, $"Live benchmark {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} cores, load average {load} at start / {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at end, total {total.Elapsed.TotalMinutes:0.0} min, {binary}");
         report.AppendLine();
-        report.AppendLine("| mode | followed | 1m lag p50 / p99 / max | candles (of expected) | REST candle req/min steady (scheduled) | start: candle requests, s | ticker req/min | 30 d backfill beside: req/s vs allowed | 429 | daemon CPU | RSS / peak while following / peak at start | test process (fake) CPU, stream msg/s |");
+        report.AppendLine("| mode | followed | 1m lag p50 / p99 / max | candles (of expected) | REST candle req/min steady (scheduled) | start: candle requests, s | ticker req/min | 30 d backfill beside: req/s vs allowed | 429 | daemon CPU | RSS / peak while following / peak at start | fake exchange CPU, stream msg/s |");
         report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var r in rows)
         {
@@ -64,7 +67,7 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         }
         var s = rows[0];
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Daemon's own lag histogram (stream): {s.DaemonHistogram}");
+        report.AppendLine(CultureInfo.InvariantCulture, $"The fake exchange ran {_fakeWhere}. Daemon's own lag histogram (stream): {s.DaemonHistogram}");
         foreach (var r in rows) report.AppendLine(CultureInfo.InvariantCulture, $"REST candle requests of the daemon in the {r.Mode} window: {r.RestWindow}");
         report.AppendLine("Scheduled: the periodic reconciliation (--reconcile-every 3h, longer units proportionally, at most daily) as the daemon plans it, one request per series and pass; start: the backfill, the reconciliation after connecting and its follow-up.");
         report.AppendLine("Targets (stream, " + s.Setup + "):");
@@ -84,7 +87,8 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
 
     private async Task<LiveRow> RunAsync(string mode, int[] units, int closes, TimeSpan grace, string binary, string dir)
     {
-        await using var exchange = await FakeUpbitExchange.StartAsync(new FakeExchangeOptions { Markets = [.. Followed, Other], Latency = TimeSpan.FromMilliseconds(30) });
+        await using var exchange = await BenchExchange.StartForFollowingAsync(MarketCount, TimeSpan.FromMilliseconds(30));
+        _fakeWhere = exchange.Where;
         var db = Path.Combine(dir, $"live-{mode}.db");
         var port = ScraperProcess.FreePort();
         var started = DateTimeOffset.UtcNow;
@@ -97,10 +101,13 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         // The reconciliation after connecting and its follow-ups belong to the start. A unit's
         // follow-ups are due one of its intervals after the close before the connection (up to 15
         // minutes for the 15-minute series): wait for the last of them, then until the daemon's REST goes quiet.
-        if (mode == "stream")
+        // A reconnection (a stall on a busy machine) schedules follow-ups of its own: wait for those of the last one.
+        var connections = 0;
+        while (mode == "stream" && (await exchange.StreamAsync()).AcceptedAt is { } accepted && accepted.Count > connections)
         {
-            var connected = exchange.Stream.AcceptedAt[0];
-            var lastFollowUp = units.Select(CandleUnit.FromMinutes).Max(u => u.AlignDown(connected) + u.Interval) + new LiveOptions().AfterClose;
+            connections = accepted.Count;
+            // The daemon's first follow-up may leave a little after it is due: 10 s later its pass is surely under way.
+            var lastFollowUp = units.Select(CandleUnit.FromMinutes).Max(u => u.AlignDown(accepted[^1]) + u.Interval) + new LiveOptions().AfterClose + TimeSpan.FromSeconds(10);
             if (lastFollowUp > DateTimeOffset.UtcNow) await Task.Delay(lastFollowUp - DateTimeOffset.UtcNow);
             await QuietAsync(exchange, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5));
         }
@@ -109,25 +116,26 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         // peak while following is measured from here.
         var startPeak = Memory(daemon.Pid).Peak;
         ResetPeak(daemon.Pid);
-        var startRequests = DaemonCandleRequests(exchange, DateTimeOffset.MinValue, steadyFrom);
+        var startRequests = (await exchange.RequestsAsync()).Count(r => IsDaemonCandleRequest(r) && r.At < steadyFrom);
         var cpuBefore = CpuSeconds(daemon.Pid);
-        var fakeCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        var sentBefore = exchange.Stream.Sent;
+        var fakeCpuBefore = CpuSeconds(exchange.Pid);
+        var sentBefore = (await exchange.StreamAsync()).Sent;
         var clock = Stopwatch.StartNew();
 
         var backfill = ScraperProcess.Start(["backfill", "--upbit-url", exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Path.Combine(dir, $"other-{mode}.db"),
             "--markets", Other, "--since", "30d", "--log-level", "Warning"], binary: binary);
         var unit = CandleUnit.FromMinutes(1);
         var firstClose = unit.AlignDown(steadyFrom) + unit.Interval;
-        var lags = await TrackLagAsync(exchange, db, firstClose, firstClose + (closes - 1) * unit.Interval, grace, daemon);
+        var lags = await TrackLagAsync(exchange.Data, db, firstClose, firstClose + (closes - 1) * unit.Interval, grace, daemon);
         var backfillCode = await backfill.WaitForExitAsync(TimeSpan.FromMinutes(5));
         Assert.True(backfillCode == 0, "backfill beside: exit " + backfillCode + " " + backfill.Stderr);
 
         var wall = clock.Elapsed.TotalSeconds;
         var steadyTo = DateTimeOffset.UtcNow;
         var cpu = (CpuSeconds(daemon.Pid) - cpuBefore) / wall * 100;
-        var fakeCpu = (Process.GetCurrentProcess().TotalProcessorTime - fakeCpuBefore).TotalSeconds / wall * 100;
-        var sent = (exchange.Stream.Sent - sentBefore) / wall;
+        var fakeCpu = (CpuSeconds(exchange.Pid) - fakeCpuBefore) / wall * 100;
+        var stream = await exchange.StreamAsync();
+        var sent = (stream.Sent - sentBefore) / wall;
         var (rss, peak) = Memory(daemon.Pid);
         var metrics = await DaemonHarness.ScrapeAsync(port);
         var lagCount = DaemonHarness.Sample(metrics, "scraper_live_lag_seconds_count") ?? 0;
@@ -135,33 +143,37 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
         backfill.Dispose();
 
-        var requests = exchange.Requests;
+        var requests = await exchange.RequestsAsync();
+        // Every request as the exchange saw it, and the connections, for a look at what the window held.
+        await File.WriteAllLinesAsync(Path.Combine(Commands.RepoRoot, "dist", "bench", $"live-requests-{mode}.tsv"),
+            [.. stream.AcceptedAt.Select(a => $"{a:O}\tconnected"), $"{steadyFrom:O}\twindow from", $"{steadyTo:O}\twindow to",
+             .. requests.Select(r => $"{r.At:O}\t{r.Status}\t{r.Path}?{r.Query}")]);
         var other = requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && r.Query.Contains("market=" + Other, StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
         var backfillRate = other.Count > 1 ? (other.Count - 1) / (other[^1].At - other[0].At).TotalSeconds : double.NaN;
         var tickers = requests.Count(r => r.Path.StartsWith("/v1/ticker", StringComparison.Ordinal) && r.At >= steadyFrom && r.At < steadyTo);
         var window = requests.Where(r => IsDaemonCandleRequest(r) && r.At >= steadyFrom && r.At < steadyTo).ToList();
-        var followUps = mode == "stream" ? ConnectFollowUps(requests, exchange.Stream.AcceptedAt[0], steadyFrom, steadyTo) : 0;
+        var followUps = mode == "stream" ? stream.AcceptedAt.SelectMany(at => ConnectFollowUps(requests, at, steadyFrom, steadyTo)).Distinct().Count() : 0;
         var byUnit = string.Join(", ", window.GroupBy(r => r.Path[(r.Path.LastIndexOf('/') + 1)..]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}m: {g.Count()}"));
         var scheduled = mode == "stream" ? units.Sum(u => Followed.Length / new LiveOptions().ReconcilePeriod(CandleUnit.FromMinutes(u)).TotalMinutes) : double.NaN;
-        var row = new LiveRow(mode, $"{Followed.Length} x {string.Join(',', units)}", lags, Followed.Length * closes - NoTrade(exchange, firstClose, closes),
-            (window.Count - followUps) / (wall / 60), $"{window.Count} in {wall:0} s ({byUnit}; {followUps} connect follow-ups)", scheduled, startRequests + followUps, (steadyFrom - started).TotalSeconds, tickers / (wall / 60),
+        var row = new LiveRow(mode, $"{Followed.Length} x {string.Join(',', units)}", lags, Followed.Length * closes - NoTrade(exchange.Data, firstClose, closes),
+            (window.Count - followUps) / (wall / 60), $"{window.Count} in {wall:0} s ({byUnit}; {followUps} connect follow-ups; {stream.AcceptedAt.Count} stream connections, {stream.AcceptedAt.Count(a => a >= steadyFrom)} in the window)", scheduled, startRequests + followUps, (steadyFrom - started).TotalSeconds, tickers / (wall / 60),
             backfillRate, other.Count(r => r.Status == 429), cpu, rss, peak, startPeak, fakeCpu, sent, histogram);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{mode}: steady window {wall:0} s, {ArrivalPace.Describe(other, skip: 10)}"));
         return row;
     }
 
     /// <summary>1-minute intervals of the window that have no candle at all (no trades): nothing to store.</summary>
-    private static int NoTrade(FakeUpbitExchange exchange, DateTimeOffset firstClose, int closes)
+    private static int NoTrade(FakeMarketData data, DateTimeOffset firstClose, int closes)
     {
         var unit = CandleUnit.FromMinutes(1);
-        return Followed.Sum(mk => Enumerable.Range(0, closes).Count(i => exchange.Data.CandleAt(mk, unit, firstClose + (i - 1) * unit.Interval, exchange.Now) is null));
+        return Followed.Sum(mk => Enumerable.Range(0, closes).Count(i => data.CandleAt(mk, unit, firstClose + (i - 1) * unit.Interval, DateTimeOffset.UtcNow) is null));
     }
 
     /// <summary>
     /// Reads the store every 250 ms until every 1-minute interval closing in [first, last] holds its
     /// final values written at or after its close, or <paramref name="grace"/> after the last close.
     /// </summary>
-    private static async Task<IReadOnlyList<double>> TrackLagAsync(FakeUpbitExchange exchange, string db, DateTimeOffset first, DateTimeOffset last, TimeSpan grace, ScraperProcess daemon)
+    private static async Task<IReadOnlyList<double>> TrackLagAsync(FakeMarketData data, string db, DateTimeOffset first, DateTimeOffset last, TimeSpan grace, ScraperProcess daemon)
     {
         var unit = CandleUnit.FromMinutes(1);
         var pending = new Dictionary<(string, DateTimeOffset), Candle>();
@@ -179,7 +191,7 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
             for (; added <= last && added <= DateTimeOffset.UtcNow; added += unit.Interval)
             {
                 foreach (var mk in Followed)
-                    if (exchange.Data.CandleAt(mk, unit, added - unit.Interval, exchange.Now) is { } c) pending[(mk, c.StartUtc)] = c;
+                    if (data.CandleAt(mk, unit, added - unit.Interval, DateTimeOffset.UtcNow) is { } c) pending[(mk, c.StartUtc)] = c;
             }
             using (var reader = query.ExecuteReader())
             {
@@ -200,12 +212,12 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The requests in [from, to) that are the follow-up of the reconciliation after connecting (start
+    /// The requests in [from, to) that are the follow-up of the reconciliation after a connection (start
     /// cost, of any unit): per series, its first request after that reconciliation's once the
     /// follow-up is due, one of its unit's intervals after the close before the connection. Every other request of a
     /// series in the window, its periodic reconciliation included, is steady cost.
     /// </summary>
-    private static int ConnectFollowUps(IReadOnlyList<RecordedRequest> requests, DateTimeOffset connected, DateTimeOffset from, DateTimeOffset to) =>
+    private static IEnumerable<RecordedRequest> ConnectFollowUps(IReadOnlyList<RecordedRequest> requests, DateTimeOffset connected, DateTimeOffset from, DateTimeOffset to) =>
         requests.Where(r => IsDaemonCandleRequest(r) && r.Status == 200 && r.At >= connected)
             .GroupBy(r => (r.Path, Market: Market(r)))
             .Select(series =>
@@ -214,16 +226,15 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
                 var due = unit.AlignDown(connected) + unit.Interval;
                 return series.OrderBy(r => r.At).Skip(1).FirstOrDefault(r => r.At >= due);
             })
-            .Count(r => r is not null && r.At >= from && r.At < to);
+            .OfType<RecordedRequest>().Where(r => r.At >= from && r.At < to);
 
-    /// <summary>Waits until the daemon sent no candle request for <paramref name="quiet"/>.</summary>
-    private static async Task QuietAsync(FakeUpbitExchange exchange, TimeSpan quiet, TimeSpan timeout)
+    /// <summary>Waits until the daemon sent no candle request for <paramref name="quiet"/> (before the backfill beside starts).</summary>
+    private static async Task QuietAsync(BenchExchange exchange, TimeSpan quiet, TimeSpan timeout)
     {
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < timeout)
         {
-            var last = exchange.Requests.Where(IsDaemonCandleRequest).Select(r => r.At).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
-            if (DateTimeOffset.UtcNow - last >= quiet) return;
+            if (DateTimeOffset.UtcNow - await exchange.LastCandleRequestAsync() >= quiet) return;
             await Task.Delay(TimeSpan.FromSeconds(1));
         }
     }
@@ -248,9 +259,6 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
 
     private static bool IsDaemonCandleRequest(RecordedRequest r) =>
         r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && !r.Query.Contains("market=" + Other, StringComparison.Ordinal);
-
-    private static int DaemonCandleRequests(FakeUpbitExchange exchange, DateTimeOffset from, DateTimeOffset to) =>
-        exchange.Requests.Count(r => IsDaemonCandleRequest(r) && r.At >= from && r.At < to);
 
     /// <summary>User + system CPU seconds of a process (/proc/PID/stat, clock ticks of 1/100 s).</summary>
     private static double CpuSeconds(int pid)
