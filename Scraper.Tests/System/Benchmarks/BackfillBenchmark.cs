@@ -203,10 +203,12 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
             var late = within.Select(r => (Request: r, Late: r.AnsweredAt - r.CountedAt - s.Latency)).Where(x => x.Late > TimeSpan.FromMilliseconds(50)).OrderByDescending(x => x.Late).ToList();
             if (late.Count > 0) return string.Create(CultureInfo.InvariantCulture, $"the exchange answered #{requests.IndexOf(late[0].Request) + 1} {late[0].Late.TotalMilliseconds:0} ms late");
             if (s.Jitter > TimeSpan.Zero && requests[i - 1].CountedAt - requests[i - 1].At > TimeSpan.FromMilliseconds(10)) return "arrival jitter";
-            if (i < 10) return "the client's start: the first places count from their answers";
+            // The start: the probe waits for its answer, and places count from their answers until 20 round trips are known.
+            var start = i <= 20 ? " start" : "";
+            if (i < 10) return "the client's start: the probe and the first places count from their answers";
             var place = requests[i - 10];
             var free = place.CountedAt + TimeSpan.FromSeconds(1) > place.AnsweredAt ? place.CountedAt + TimeSpan.FromSeconds(1) : place.AnsweredAt;
-            return string.Create(CultureInfo.InvariantCulture, $"the client's: sent {(at - free).TotalMilliseconds:0} ms after #{i - 9}'s place was free and answered");
+            return string.Create(CultureInfo.InvariantCulture, $"the client's{start}: sent {(at - free).TotalMilliseconds:0} ms after #{i - 9}'s place was free and answered");
         }
     }
 
