@@ -4,9 +4,9 @@ using Scraper.Tests.FakeExchange;
 // The fake exchange in a process of its own. Arguments: latency-ms jitter-ms sliding|fixed|none
 // error-rate. It prints "url http://127.0.0.1:PORT", then answers one command per stdin line:
 // "clear" (forget the request log), "dump" (one line per request: received and counted unix ms,
-// status, path?query; then "end"), "stats" ("429 N 418 M"), "stream" ("sent N accepted MS,MS,...": stream
-// messages sent, connections accepted at unix ms), "lastcandle" (unix ms of the last candle request, 0 if none);
-// end of input stops it. FAKE_MARKETS=N lists N more markets, KRW-L001 to KRW-LNNN (a follower of many markets).
+// status, answered unix ms, path?query; then "end"), "stats" ("429 N 418 M"), "stream" ("sent N accepted MS,MS,...":
+// stream messages sent, connections accepted at unix ms), "lastcandle" (unix ms of the last candle request, 0 if
+// none); end of input stops it. FAKE_MARKETS=N lists N more markets, KRW-L001 to KRW-LNNN (a follower of many markets).
 var latency = TimeSpan.FromMilliseconds(Arg(0, 0));
 var jitter = TimeSpan.FromMilliseconds(Arg(1, 0));
 var mode = args.Length > 2 ? args[2] switch { "fixed" => RateLimitMode.FixedBucket, "none" => RateLimitMode.None, _ => RateLimitMode.SlidingWindow } : RateLimitMode.SlidingWindow;
@@ -32,7 +32,7 @@ while (await Console.In.ReadLineAsync() is { } command)
             break;
         case "dump":
             foreach (var r in exchange.Requests)
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.At.ToUnixTimeMilliseconds()} {r.CountedAt.ToUnixTimeMilliseconds()} {r.Status} {r.Path}?{r.Query}"));
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.At.ToUnixTimeMilliseconds()} {r.CountedAt.ToUnixTimeMilliseconds()} {r.Status} {r.AnsweredAt.ToUnixTimeMilliseconds()} {r.Path}?{r.Query}"));
             Console.Out.WriteLine("end");
             break;
         case "stats":

@@ -42,7 +42,7 @@ internal sealed class RateLimitGroup : IDisposable
     private readonly LinkedList<IObserver<RateLimitLease>> _waiters = new();
     private readonly List<RateLimitSlot> _slots = new(); // permits still inside the window
     private readonly IpBlock _block;
-    private readonly RoundTripStats _roundTrips = new();
+    private readonly ArrivalBooking _arrivals;
     private readonly Subject<RateLimitPause> _pauses = new();
     private readonly Subject<RateLimitSlice> _slices = new();
     private readonly object _pausesGate = new(); // answers arrive on many threads; Rx observers take one notification at a time
@@ -68,6 +68,7 @@ internal sealed class RateLimitGroup : IDisposable
         _scheduler = scheduler;
         _origin = scheduler.Now;
         _clock = scheduler.StartStopwatch();
+        _arrivals = new ArrivalBooking(options.RequestsPerWindow);
         _pace = PacePolicy.Initial(options, Now);
         _share = SharePolicy.Initial(options, Now);
         _warm = !options.SlowStart;
@@ -76,7 +77,7 @@ internal sealed class RateLimitGroup : IDisposable
     }
 
     /// <summary>The recent round trips (tests seed them).</summary>
-    internal RoundTripStats RoundTrips => _roundTrips;
+    internal RoundTripStats RoundTrips => _arrivals.RoundTrips;
 
     /// <summary>The group's name: a bounded metric label.</summary>
     public string Name { get; }
@@ -152,10 +153,7 @@ internal sealed class RateLimitGroup : IDisposable
         {
             var now = Now;
             RecoverLocked(now);
-            // Judged by the round trips before this one: a slow answer must not excuse itself.
-            var arrivedBy = Max(lease.GrantedAt, now - _roundTrips.Fastest(2 * _options.RequestsPerWindow));
-            if (outcome == ExchangeOutcome.Success) _roundTrips.Add(duration);
-            lease.Booked = arrivedBy;
+            var arrivedBy = _arrivals.Book(lease, now, duration, outcome == ExchangeOutcome.Success);
             if (!_warm) _warmAt = now;
             _warm = true;
 

@@ -36,6 +36,9 @@ internal sealed class RateLimitLease : IDisposable
     /// <summary>Once answered: when its request reached the exchange at the latest; null while in flight.</summary>
     internal DateTimeOffset? Booked { get; set; }
 
+    /// <summary>When the answer came back, on the group's monotonic clock.</summary>
+    internal DateTimeOffset AnsweredAt { get; set; }
+
     /// <summary>Folds the answer into the group (once; later calls are ignored).</summary>
     public void Complete(TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration)
     {

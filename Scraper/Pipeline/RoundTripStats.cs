@@ -22,13 +22,13 @@ internal sealed class RoundTripStats
 
     /// <summary>
     /// The fastest of the recent round trips, once at least <paramref name="minimumSamples"/> are in;
-    /// zero before. The first answers of a fresh process are slow for reasons of its own (JIT,
+    /// null before. The first answers of a fresh process are slow for reasons of its own (JIT,
     /// connections, the exchange's cold caches): their minimum would overstate how long an answer
     /// takes after its request arrived, so it is not trusted until the sample is broad enough.
     /// </summary>
-    public TimeSpan Fastest(int minimumSamples)
+    public TimeSpan? Fastest(int minimumSamples)
     {
-        if (_count == 0 || _count < minimumSamples) return TimeSpan.Zero;
+        if (_count == 0 || _count < minimumSamples) return null;
         var min = long.MaxValue;
         for (var i = 0; i < _count; i++) min = Math.Min(min, _ticks[i]);
         return TimeSpan.FromTicks(min);

@@ -106,8 +106,11 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         var requests = (await exchange.RequestsAsync()).Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
         var span = requests.Count > 1 ? (requests[^1].At - requests[0].At).TotalSeconds : 1;
         var distinct = requests.Select(r => r.Query).Distinct().Count();
-        // Steady state: after the first 30 requests (slow start, first round trips booked at their answer).
-        var steady = requests.Count > 60 ? (requests.Count - 31) / (requests[^1].At - requests[30].At).TotalSeconds : double.NaN;
+        // Steady state: after the first 30 requests (slow start, first round trips booked at their answer),
+        // over whole turns of the window's ten places (from one request to the one 10 × m later), so
+        // that where the last slice happens to fall does not count.
+        var turns = (requests.Count - 31) / 10;
+        var steady = requests.Count > 60 ? 10.0 * turns / (requests[30 + 10 * turns].At - requests[30].At).TotalSeconds : double.NaN;
         return new BenchRow(client, s, requests.Count, (requests.Count - 1) / span, steady, candles, candles / span, count429, count418,
             requests.Count - distinct, t.Cpu / requests.Count * 1000, t.RssKb, t.Wall, requests.Count / 10.0, verified);
     }
@@ -145,7 +148,7 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         var allowed = s.Jitter > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $"; the jitter itself allows {100 / (1 + s.Jitter.TotalSeconds):0.0}% of the rate") : "";
         output.WriteLine($"{s.Name} ({client}): {TenArrivalSpans(requests)}; {paused}; {Gaps(requests, started, s)}{allowed}");
         if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_TIMELINE") is { Length: > 0 } timeline && int.TryParse(timeline, CultureInfo.InvariantCulture, out var first))
-            output.WriteLine(Timeline(requests, started, s, first));
+            output.WriteLine(Timeline(requests, started, first));
         return await MeasureAsync(client, s, exchange, (run.Wall, run.Cpu, run.RssKb), candles, verified);
     }
 
@@ -163,44 +166,59 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
 
     /// <summary>
     /// Where the pace goes (<see cref="ArrivalPace"/>, after 30 warm-up requests); with
-    /// BITCOIN_PRICE_SCRAPER_BENCH_DUMP set, every candle request's receive and count times are
-    /// appended to that file for a closer look.
+    /// BITCOIN_PRICE_SCRAPER_BENCH_DUMP set, every candle request's receive, count and answer times
+    /// (unix ms) and status are appended to that file for a closer look.
     /// </summary>
     private static string TenArrivalSpans(IReadOnlyList<RecordedRequest> requests)
     {
         if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_DUMP") is { Length: > 0 } dump)
             File.AppendAllLines(dump, requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.CountedAt)
-                .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.At.ToUnixTimeMilliseconds()} {r.CountedAt.ToUnixTimeMilliseconds()} {r.Status}")));
+                .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.At.ToUnixTimeMilliseconds()} {r.CountedAt.ToUnixTimeMilliseconds()} {r.Status} {r.AnsweredAt.ToUnixTimeMilliseconds()}")));
         return ArrivalPace.Describe(requests, skip: 30);
     }
 
-    /// <summary>Time from the process start to its first request, and every pause between two candle requests longer than 1.1 s.</summary>
     /// <summary>
     /// Time from the process start to its first request; every pause between two candle requests
-    /// longer than 1.1 s with its cause as the fake saw it (a refusal or error answered just
-    /// before, arrival jitter that held the last ones back, or none it can name: the client's).
+    /// longer than 1.1 s with its cause, from the fake's own times: a refusal or error answered within
+    /// the gap; the exchange late to answer (a request answered more than 50 ms after its latency,
+    /// within the gap); arrival jitter; or the client's own, with how long after the place came free
+    /// it sent (the request ten before had been counted a window earlier and answered). The count of
+    /// the client's own comes first.
     /// </summary>
     private static string Gaps(IReadOnlyList<RecordedRequest> all, DateTimeOffset started, Scenario s)
     {
         var requests = all.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
         if (requests.Count == 0) return "no requests";
-        var gaps = requests.Skip(1).Select((b, i) => (Before: requests[i], Gap: (b.At - requests[i].At).TotalMilliseconds, Index: i + 1))
-            .Where(g => g.Gap > 1100).Select(g => string.Create(CultureInfo.InvariantCulture, $"#{g.Index} {g.Gap:0} ms ({Cause(g.Before)})"));
-        return string.Create(CultureInfo.InvariantCulture, $"first request {(requests[0].At - started).TotalMilliseconds:0} ms after start; gaps > 1.1 s: [{string.Join(", ", gaps)}]");
+        var gaps = Enumerable.Range(1, requests.Count - 1).Where(i => requests[i].At - requests[i - 1].At > TimeSpan.FromMilliseconds(1100))
+            .Select(i => (Text: string.Create(CultureInfo.InvariantCulture, $"#{i + 1} {(requests[i].At - requests[i - 1].At).TotalMilliseconds:0} ms ({Cause(i)})"), Ours: Cause(i).StartsWith("the client", StringComparison.Ordinal)))
+            .ToList();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"first request {(requests[0].At - started).TotalMilliseconds:0} ms after start; gaps > 1.1 s: {gaps.Count}, the client's {gaps.Count(g => g.Ours)}: [{string.Join(", ", gaps.Select(g => g.Text))}]");
 
-        string Cause(RecordedRequest before) =>
-            before.Status != 200 ? $"after HTTP {before.Status}"
-            : (before.CountedAt - before.At) > TimeSpan.FromMilliseconds(10) && s.Jitter > TimeSpan.Zero ? "arrival jitter"
-            : "the client's";
+        string Cause(int i)
+        {
+            var at = requests[i].At;
+            var within = requests.Take(i).Where(r => r.AnsweredAt <= at && r.AnsweredAt > requests[i - 1].At).ToList();
+            if (within.FirstOrDefault(r => r.Status != 200) is { } refused) return $"after HTTP {refused.Status}";
+            var late = within.Select(r => (Request: r, Late: r.AnsweredAt - r.CountedAt - s.Latency)).Where(x => x.Late > TimeSpan.FromMilliseconds(50)).OrderByDescending(x => x.Late).ToList();
+            if (late.Count > 0) return string.Create(CultureInfo.InvariantCulture, $"the exchange answered #{requests.IndexOf(late[0].Request) + 1} {late[0].Late.TotalMilliseconds:0} ms late");
+            if (s.Jitter > TimeSpan.Zero && requests[i - 1].CountedAt - requests[i - 1].At > TimeSpan.FromMilliseconds(10)) return "arrival jitter";
+            // The start: the probe waits for its answer, and places count from their answers until 20 round trips are known.
+            var start = i <= 20 ? " start" : "";
+            if (i < 10) return "the client's start: the probe and the first places count from their answers";
+            var place = requests[i - 10];
+            var free = place.CountedAt + TimeSpan.FromSeconds(1) > place.AnsweredAt ? place.CountedAt + TimeSpan.FromSeconds(1) : place.AnsweredAt;
+            return string.Create(CultureInfo.InvariantCulture, $"the client's{start}: sent {(at - free).TotalMilliseconds:0} ms after #{i - 9}'s place was free and answered");
+        }
     }
 
     /// <summary>
     /// The first <paramref name="count"/> candle requests as the fake saw them, in ms since the process
     /// started: received (on loopback, about when sent), counted in the window (after any arrival
-    /// jitter) and answered (counted + the latency the fake waits before answering), with the gap to
-    /// the request before; BITCOIN_PRICE_SCRAPER_BENCH_TIMELINE=40 prints it.
+    /// jitter) and answered (its answer sent whole), with the gap to the request before;
+    /// BITCOIN_PRICE_SCRAPER_BENCH_TIMELINE=40 prints it.
     /// </summary>
-    private static string Timeline(IReadOnlyList<RecordedRequest> all, DateTimeOffset started, Scenario s, int count)
+    private static string Timeline(IReadOnlyList<RecordedRequest> all, DateTimeOffset started, int count)
     {
         var requests = all.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).Take(count).ToList();
         var text = new StringBuilder("  #   received  counted  answered  gap  status\n");
@@ -209,7 +227,7 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
             var r = requests[i];
             double Ms(DateTimeOffset t) => (t - started).TotalMilliseconds;
             var gap = i == 0 ? 0 : (r.At - requests[i - 1].At).TotalMilliseconds;
-            text.Append(CultureInfo.InvariantCulture, $"  {i + 1,-3} {Ms(r.At),8:0} {Ms(r.CountedAt),8:0} {Ms(r.CountedAt + s.Latency),9:0} {gap,5:0}  {r.Status}\n");
+            text.Append(CultureInfo.InvariantCulture, $"  {i + 1,-3} {Ms(r.At),8:0} {Ms(r.CountedAt),8:0} {Ms(r.AnsweredAt),9:0} {gap,5:0}  {r.Status}\n");
         }
         return text.ToString();
     }
@@ -305,8 +323,8 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         var only = Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_BENCH_ONLY")?.Split('|', StringSplitOptions.RemoveEmptyEntries);
         var dir = Directory.CreateTempSubdirectory("bps-compare-").FullName;
         var report = new StringBuilder();
-        report.AppendLine("| scenario | client | requests/s vs allowed (median) | CPU s / 1000 req (median) | peak RSS (median) | 429 | runs |");
-        report.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
+        report.AppendLine("| scenario | client | requests/s vs allowed (median) | steady state (median) | CPU s / 1000 req (median) | peak RSS (median) | 429 | 418 | runs |");
+        report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var s in Scenarios.Where(x => only is null || only.Any(o => x.Name.Contains(o, StringComparison.Ordinal))))
         {
             var rows = new List<BenchRow>();
@@ -323,7 +341,7 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
             {
                 static double Median(IEnumerable<double> xs) { var l = xs.Order().ToList(); return l[l.Count / 2]; }
                 report.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {s.Name} | {group.Key} | {Median(group.Select(r => r.RequestsPerSecond)) * 10:0.0}% | {Median(group.Select(r => r.CpuSecondsPer1000)):0.00} | {Median(group.Select(r => (double)r.PeakRssKb)) / 1024:0.0} MiB | {group.Sum(r => r.Count429)} | {group.Count()} |"));
+                    $"| {s.Name} | {group.Key} | {Median(group.Select(r => r.RequestsPerSecond)) * 10:0.0}% | {Median(group.Select(r => r.SteadyPerSecond)) * 10:0.0}% | {Median(group.Select(r => r.CpuSecondsPer1000)):0.00} | {Median(group.Select(r => (double)r.PeakRssKb)) / 1024:0.0} MiB | {group.Sum(r => r.Count429)} | {group.Sum(r => r.Count418)} | {group.Count()} |"));
             }
         }
         output.WriteLine(report.ToString());

@@ -85,20 +85,23 @@ internal sealed class BenchExchange : IAsyncDisposable
         else await AskAsync("clear");
     }
 
-    /// <summary>Every request received so far, with its status and counting time.</summary>
+    /// <summary>Every request received so far, with its status, counting and answer times.</summary>
     public async Task<IReadOnlyList<RecordedRequest>> RequestsAsync()
     {
         if (_inProcess is not null) return _inProcess.Requests;
         var lines = await AskAsync("dump");
-        return [.. lines.Select(l => l.Split(' ', 4)).Select(f =>
+        return [.. lines.Select(l => l.Split(' ', 5)).Select(f =>
         {
-            var target = f[3].Split('?', 2);
-            return new RecordedRequest(DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(f[0], CultureInfo.InvariantCulture)), target[0], target.Length > 1 ? target[1] : "", false, false)
+            var target = f[4].Split('?', 2);
+            return new RecordedRequest(Unix(f[0]), target[0], target.Length > 1 ? target[1] : "", false, false)
             {
-                CountedAt = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(f[1], CultureInfo.InvariantCulture)),
+                CountedAt = Unix(f[1]),
                 Status = int.Parse(f[2], CultureInfo.InvariantCulture),
+                AnsweredAt = Unix(f[3]),
             };
         })];
+
+        static DateTimeOffset Unix(string ms) => DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(ms, CultureInfo.InvariantCulture));
     }
 
     /// <summary>429 and 418 answers sent.</summary>

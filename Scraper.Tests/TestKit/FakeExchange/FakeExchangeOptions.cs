@@ -39,6 +39,9 @@ public sealed record RecordedRequest(DateTimeOffset At, string Path, string Quer
     /// <summary>When the request was counted for rate limiting (after any arrival jitter).</summary>
     public DateTimeOffset CountedAt { get; set; }
 
+    /// <summary>When the answer was sent whole (default while running).</summary>
+    public DateTimeOffset AnsweredAt { get; set; }
+
     /// <summary>The client's address (the rate limit counts per source IP, as the exchange's does).</summary>
     public string SourceIp { get; set; } = "";
 }

@@ -100,6 +100,11 @@ public sealed partial class FakeUpbitExchange : IAsyncDisposable
         var record = new RecordedRequest(Options.Time.GetUtcNow(), path, query, ctx.Request.Headers.ContainsKey("Authorization"), hasOrigin)
             { SourceIp = ctx.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "" };
         _requests.Enqueue(record);
+        ctx.Response.OnCompleted(() =>
+        {
+            record.AnsweredAt = Options.Time.GetUtcNow();
+            return Task.CompletedTask;
+        });
         var group = hasOrigin ? "origin" : GroupOf(path);
         // Kestrel stamps Date from the system clock; the exchange's clock is ours to set.
         SetDate(ctx, Now);

@@ -1,0 +1,87 @@
+using System.Reactive.Concurrency;
+using Microsoft.Reactive.Testing;
+using Scraper.Exchange;
+using Scraper.Pipeline;
+
+namespace Scraper.Tests.Pipeline;
+
+/// <summary>
+/// The pace a group reaches at long latency, with the daemon's defaults, against an exchange in
+/// virtual time: requests pay a connection set-up on the way there when no idle connection is left,
+/// and the client takes a few milliseconds (reading, parsing) before it completes a lease, which the
+/// measured round trip includes. The window allows ten per second; the start may cost the probe's
+/// round trip and the window of the first full slice (its round trips are a cold process's), no more.
+/// </summary>
+public class RateLimitSteadyStateTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(1010); // the exchange's second and the margin
+
+    /// <summary>Runs <paramref name="requests"/> requests; the arrivals the exchange counted and the probe's round trip.</summary>
+    private static (List<DateTimeOffset> Counted, int Refused, TimeSpan Probe) Run(int latencyMs, int setupMs, int clientMs, int requests)
+    {
+        var scheduler = new TestScheduler();
+        scheduler.AdvanceTo(T0.UtcTicks);
+        using var group = new RateLimitGroup("candles", new RateLimitOptions(), scheduler);
+        var exchange = new SimulatedExchange(scheduler);
+        var random = new Random(latencyMs + setupMs * 7 + clientMs * 31);
+        var idle = 0; // open connections no request is using
+        var probe = TimeSpan.Zero;
+        for (var i = 0; i < requests; i++)
+        {
+            group.Acquire().Subscribe(lease =>
+            {
+                var warm = idle > 0;
+                if (warm) idle--;
+                var there = warm ? TimeSpan.Zero : TimeSpan.FromMilliseconds(setupMs);
+                var back = TimeSpan.FromMilliseconds(latencyMs + random.Next(0, clientMs + 1));
+                exchange.Send(lease, there, back, () =>
+                {
+                    idle++;
+                    if (probe == TimeSpan.Zero) probe = scheduler.Now - lease.GrantedAt;
+                });
+            });
+        }
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(requests / 5).Ticks);
+        return (exchange.Counted, exchange.Refused, probe);
+    }
+
+    [Theory]
+    [InlineData(20, 1, 5)]
+    [InlineData(200, 1, 5)]
+    [InlineData(1000, 1, 5)]
+    [InlineData(1000, 30, 5)]
+    [InlineData(1000, 1, 30)]
+    public void At_any_latency_the_start_costs_the_probe_and_one_window_at_most(int latencyMs, int setupMs, int clientMs)
+    {
+        const int Requests = 150;
+        var (counted, refused, probe) = Run(latencyMs, setupMs, clientMs, Requests);
+
+        Assert.Equal(0, refused);
+        Assert.Equal(Requests, counted.Count);
+        Assert.True(RateLimitGroupTests.MaxInAnyWindow(counted, TimeSpan.FromSeconds(1)) <= 10);
+        // After the probe, 149 requests in slices of ten need 14 windows; one more for the cold
+        // first slice, and a few ms per window for the client's own delays.
+        var span = counted[^1] - counted[0];
+        var allowed = probe + (Requests / 10 - 1 + 1) * Window + TimeSpan.FromMilliseconds(10 * clientMs);
+        output.WriteLine($"{latencyMs} ms: span {span.TotalMilliseconds:0} ms, allowed {allowed.TotalMilliseconds:0} ms, {(Requests - 1) / span.TotalSeconds * 10:0.0}% of the rate");
+        Assert.True(span <= allowed, $"span {span.TotalMilliseconds:0} ms > {allowed.TotalMilliseconds:0} ms");
+    }
+
+    [Theory]
+    [InlineData(20)]
+    [InlineData(200)]
+    [InlineData(1000)]
+    public void In_steady_state_ten_arrivals_take_one_window_and_the_client_s_delays(int latencyMs)
+    {
+        var (counted, refused, _) = Run(latencyMs, 1, 5, 300);
+
+        Assert.Equal(0, refused);
+        // The span of ten consecutive arrivals after the start: the window (1,000 ms) and the margin, plus
+        // the spread of the client's delays around the fastest round trip (0-5 ms).
+        var spans = Enumerable.Range(50, counted.Count - 60).Select(i => (counted[i + 10] - counted[i]).TotalMilliseconds).Order().ToList();
+        output.WriteLine($"{latencyMs} ms: span of ten arrivals p50 {spans[spans.Count / 2]:0} ms, max {spans[^1]:0} ms");
+        Assert.True(spans[spans.Count / 2] <= 1020, $"p50 {spans[spans.Count / 2]:0} ms");
+        Assert.True(spans[0] >= 1000, $"min {spans[0]:0} ms");
+    }
+}
