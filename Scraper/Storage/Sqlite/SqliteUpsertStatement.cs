@@ -38,8 +38,12 @@ internal sealed class SqliteUpsertStatement : IDisposable
         BindText(15, fetchedAt);
         try
         {
-            foreach (var candle in candles)
+            // A page comes newest first. Inserted oldest first, each row lands after the one before, so
+            // SQLite appends to full pages instead of splitting pages in half (a third less file and WAL).
+            var reversed = StrictlyNewestFirst(candles);
+            for (var i = 0; i < candles.Count; i++)
             {
+                var candle = candles[reversed ? candles.Count - 1 - i : i];
                 BindInstant(3, candle.StartUtc, buffer);
                 BindText(4, candle.StartKst);
                 BindDecimal(5, candle.OpeningPrice, buffer);
@@ -65,7 +69,19 @@ internal sealed class SqliteUpsertStatement : IDisposable
         }
     }
 
+    /// <summary>Program steps run since the statement was prepared (SQLITE_STMTSTATUS_VM_STEP).</summary>
+    public long ProgramSteps => raw.sqlite3_stmt_status(_statement, raw.SQLITE_STMTSTATUS_VM_STEP, 0);
+
     public void Dispose() => _statement.Dispose();
+
+    private static bool StrictlyNewestFirst(IReadOnlyList<Candle> candles)
+    {
+        for (var i = 1; i < candles.Count; i++)
+        {
+            if (candles[i].StartUtc >= candles[i - 1].StartUtc) return false;
+        }
+        return candles.Count > 1;
+    }
 
     private void BindText(int index, string value) => Check(raw.sqlite3_bind_text(_statement, index, value));
 
