@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Scraper.Domain;
 using SQLitePCL;
@@ -87,7 +86,7 @@ internal sealed class SqliteUpsertStatement : IDisposable
 
     private void BindInstant(int index, DateTimeOffset instant, Span<byte> buffer)
     {
-        if (!instant.UtcDateTime.TryFormat(buffer, out var length, StoredText.InstantFormat, CultureInfo.InvariantCulture))
+        if (!SqliteUtf8Text.TryWriteInstant(instant, buffer, out var length))
         {
             BindText(index, StoredText.Instant(instant));
             return;
@@ -102,7 +101,7 @@ internal sealed class SqliteUpsertStatement : IDisposable
             Check(raw.sqlite3_bind_null(_statement, index));
             return;
         }
-        if (!v.TryFormat(buffer, out var length, default, CultureInfo.InvariantCulture))
+        if (!SqliteUtf8Text.TryWriteDecimal(v, buffer, out var length))
         {
             BindText(index, StoredText.Decimal(v));
             return;
