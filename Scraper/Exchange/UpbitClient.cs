@@ -81,8 +81,8 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(query.Market, nameof(query));
         ArgumentOutOfRangeException.ThrowIfLessThan(query.Count, 1, nameof(query));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Count, MaxCandleCount, nameof(query));
-        return SendAsync<Candle>("v1/candles/" + query.Unit.PathSegment, BuildCandleQuery(query),
-            e => UpbitJson.ReadCandle(e, query), cancellationToken);
+        return SendAsync("v1/candles/" + query.Unit.PathSegment, BuildCandleQuery(query),
+            body => (UpbitJsonCandles.Read(body, query, out var candles), candles), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -92,12 +92,12 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
         if (markets.Count == 0 || markets.Any(string.IsNullOrWhiteSpace))
             throw new ArgumentException("expected one or more non-empty market codes", nameof(markets));
         var query = "markets=" + string.Join(',', markets.Select(Uri.EscapeDataString));
-        return SendAsync<Ticker>("v1/ticker", query, e => UpbitJson.ReadTicker(e, markets), cancellationToken);
+        return SendAsync("v1/ticker", query, Items<Ticker>(e => UpbitJson.ReadTicker(e, markets)), cancellationToken);
     }
 
     /// <inheritdoc />
     public Task<ExchangeResponse<IReadOnlyList<string>>> GetMarketsAsync(CancellationToken cancellationToken) =>
-        SendAsync<string>("v1/market/all", null, UpbitJson.ReadMarketCode, cancellationToken);
+        SendAsync("v1/market/all", null, Items<string>(UpbitJson.ReadMarketCode), cancellationToken);
 
     /// <inheritdoc />
     public Task<ExchangeResponse<IReadOnlyList<Account>>> GetAccountsAsync(CancellationToken cancellationToken)
@@ -108,7 +108,7 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
             return Task.FromResult(new ExchangeResponse<IReadOnlyList<Account>>(ExchangeOutcome.Permanent, null, null, null,
                 TimeSpan.Zero, "no_credentials", "GET /v1/accounts needs an access key and a secret key; none are configured"));
         }
-        return SendAsync<Account>("v1/accounts", null, UpbitJson.ReadAccount, cancellationToken);
+        return SendAsync("v1/accounts", null, Items<Account>(UpbitJson.ReadAccount), cancellationToken);
     }
 
     /// <summary>
@@ -125,8 +125,13 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
     /// <inheritdoc />
     public void Dispose() => _rest.Dispose();
 
+    /// <summary>Reads a body that is a JSON array item by item.</summary>
+    private static Func<byte[], (string? Error, List<T> Items)> Items<T>(Func<System.Text.Json.JsonElement, (T? Item, string? Error)> readItem)
+        where T : class =>
+        body => (UpbitJson.ReadArray(body, readItem, out var items), items);
+
     private async Task<ExchangeResponse<IReadOnlyList<T>>> SendAsync<T>(
-        string path, string? query, Func<System.Text.Json.JsonElement, (T? Item, string? Error)> readItem, CancellationToken cancellationToken)
+        string path, string? query, Func<byte[], (string? Error, List<T> Items)> readBody, CancellationToken cancellationToken)
         where T : class
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -177,7 +182,7 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
             }
             if (capture.MediaType is { } mediaType && !IsJson(mediaType))
                 return call.Fail<IReadOnlyList<T>>(ExchangeOutcome.Transient, "malformed_body", code, remaining, $"content type {mediaType} is not JSON: {Snippet(body)}");
-            var error = UpbitJson.ReadArray(body, readItem, out var items);
+            var (error, items) = readBody(body);
             if (error is not null)
                 return call.Fail<IReadOnlyList<T>>(ExchangeOutcome.Transient, "malformed_body", code, remaining, error);
             var elapsed = call.Elapsed();

@@ -37,6 +37,9 @@ internal sealed class SqliteCandleStore : ICandleStore
     /// <summary>Called inside the save transaction just before it commits; tests use it to fail a save late.</summary>
     internal Action? BeforeCommit { get; set; }
 
+    /// <summary>Program steps the candle upsert has run since it was prepared; tests read the work per candle from it.</summary>
+    internal long UpsertProgramSteps => _statements.Upsert.ProgramSteps;
+
     /// <summary>
     /// Opens (or, unless <paramref name="readOnly"/>, creates) the store at <paramref name="path"/> and
     /// brings its schema up to date. An existing file is inspected read-only first: a file that is not
@@ -165,7 +168,17 @@ internal sealed class SqliteCandleStore : ICandleStore
         lock (_gate)
         {
             ThrowIfDisposed();
-            return string.Join('\n', SqliteConnections.Column(_connection, "PRAGMA integrity_check"));
+            if (_readOnly) return string.Join('\n', SqliteConnections.Column(_connection, "PRAGMA integrity_check"));
+            // integrity_check skips the CHECK constraints while the connection ignores them (SqliteStoreOpener).
+            SqliteConnections.Execute(_connection, "PRAGMA ignore_check_constraints=OFF;");
+            try
+            {
+                return string.Join('\n', SqliteConnections.Column(_connection, "PRAGMA integrity_check"));
+            }
+            finally
+            {
+                SqliteConnections.Execute(_connection, "PRAGMA ignore_check_constraints=ON;");
+            }
         }
     }
 

@@ -111,6 +111,49 @@ public sealed class SqliteCandleStoreTests : IDisposable
     }
 
     [Fact]
+    public void Pages_saved_newest_first_fill_the_file_as_pages_saved_oldest_first_do()
+    {
+        // The exchange answers newest first; the backfill asks for the oldest window first.
+        using var ascendingDir = new TempDirectory();
+        var ascendingPath = ascendingDir.File("ascending.db");
+        using (var ascending = SqliteCandleStore.Open(ascendingPath, _time))
+        {
+            for (var page = 0; page < 20; page++)
+            {
+                _store.SaveResponse(BtcMinute, Minutes(page * 200, 200).AsEnumerable().Reverse().ToList(), Range(page * 200, page * 200 + 200));
+                ascending.SaveResponse(BtcMinute, Minutes(page * 200, 200), Range(page * 200, page * 200 + 200));
+            }
+        }
+        _store.Dispose();
+
+        var newestFirstPages = (long)RawDb.Scalar(_path, "PRAGMA page_count")!;
+        var oldestFirstPages = (long)RawDb.Scalar(ascendingPath, "PRAGMA page_count")!;
+        Assert.True(newestFirstPages <= oldestFirstPages * 11 / 10, $"{newestFirstPages} pages newest first, {oldestFirstPages} oldest first");
+    }
+
+    [Fact]
+    public void Upserting_a_candle_runs_a_short_program_without_building_the_unit_list_of_the_check()
+    {
+        _store.SaveResponse(BtcMinute, Minutes(0, 200), Range(0, 200));
+
+        // The unit CHECK (an IN list) is built into a temporary B-tree for every row it tests:
+        // about as much work as storing the row. The values bound are checked before the insert.
+        var perCandle = _store.UpsertProgramSteps / 200.0;
+        Assert.True(perCandle < 60, $"{perCandle:0.0} program steps per candle");
+    }
+
+    [Fact]
+    public void IntegrityCheck_still_reports_a_row_that_breaks_a_check_constraint()
+    {
+        _store.SaveResponse(BtcMinute, Minutes(0, 10), Range(0, 10));
+        RawDb.Execute(_path, "PRAGMA ignore_check_constraints=ON; INSERT INTO coverage VALUES ('KRW-BTC', 'week', '2025-06-24T00:00:00', '2025-06-25T00:00:00')");
+
+        Assert.Contains("CHECK constraint failed", _store.IntegrityCheck(), StringComparison.Ordinal);
+        _store.SaveResponse(BtcMinute, Minutes(10, 10), Range(10, 20));
+        Assert.Equal(20L, _store.CountCandles(BtcMinute));
+    }
+
+    [Fact]
     public void IntegrityCheck_of_a_healthy_store_is_ok()
     {
         _store.SaveResponse(BtcMinute, Minutes(0, 300), Range(0, 300));
