@@ -31,6 +31,8 @@ internal sealed partial class CandleCollector(
     /// <summary>How long after a candle closes the follow pass asks for it.</summary>
     public static readonly TimeSpan FollowDelay = TimeSpan.FromSeconds(1);
 
+    private bool _announced;
+
     /// <summary>Progress of the running pass, for a progress bar; null between passes.</summary>
     public BackfillProgress? Progress { get; private set; }
 
@@ -51,9 +53,13 @@ internal sealed partial class CandleCollector(
         var now = time.GetUtcNow();
         var plan = new Dictionary<SeriesKey, (TimeRange Wanted, TimeSpan Missing, int Windows)>();
         var perSeries = new List<IReadOnlyList<CandleWindow>>();
+        // Every series is announced once, by the first pass: what listeners set up for it (its
+        // metric series) stays, and a follower's thousands of series run a pass every few seconds.
+        var announce = !_announced;
+        _announced = true;
         foreach (var key in series)
         {
-            telemetry.Report(new PipelineEvent.SeriesPlanned(key));
+            if (announce) telemetry.Report(new PipelineEvent.SeriesPlanned(key));
             if (include is not null && !include(key)) continue;
             var (wanted, missing) = PlanSeries(key, store.GetCoverage(key), since, until, now);
             var windows = WindowPlanner.Split(key, missing).ToList();

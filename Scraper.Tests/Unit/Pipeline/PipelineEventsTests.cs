@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Reactive.Testing;
 using Scraper.Domain;
 using Scraper.Exchange;
 using Scraper.Pipeline;
+using Scraper.Storage.Sqlite;
 
 namespace Scraper.Tests.Pipeline;
 
@@ -49,5 +51,28 @@ public class PipelineEventsTests
             new PipelineEvent.AttemptSent("candles", Retry: true),
             new PipelineEvent.ResponseReceived("candles", ExchangeOutcome.Success, null, TimeSpan.FromMilliseconds(5), null),
         ], telemetry.Events);
+    }
+
+    [Fact]
+    public async Task Every_series_is_announced_once_not_on_every_pass()
+    {
+        var scheduler = new TestScheduler();
+        scheduler.AdvanceTo(T0.UtcTicks);
+        var time = new FakeTimeProvider(T0);
+        var telemetry = new Recorder();
+        using var dir = new TempDirectory();
+        using var store = SqliteCandleStore.Open(dir.Combine("candles.db"), time);
+        using var limiter = new RateLimitGroup("candles", new RateLimitOptions { RequestsPerWindow = 10 }, scheduler);
+        var client = new FunctionClient(_ => Task.FromResult(Ok()));
+        var pipeline = new CandleFetchPipeline(client, limiter, new RetryPolicy(), scheduler, telemetry,
+            new FailureLog(NullLogger.Instance, time), NullLogger<CandleFetchPipeline>.Instance);
+        var writer = new CandleResultWriter(store, telemetry, time, NullLogger<CandleResultWriter>.Instance);
+        SeriesKey[] series = [Btc, new("KRW-ETH", CandleUnit.FromMinutes(1)), new("KRW-BTC", CandleUnit.FromMinutes(5))];
+        var collector = new CandleCollector(series, T0.AddHours(-1), store, pipeline, limiter, writer, telemetry, time, scheduler, NullLogger<CandleCollector>.Instance);
+
+        for (var pass = 0; pass < 3; pass++)
+            Assert.False((await collector.RunPassAsync(T0, _ => false, logProgress: false, CancellationToken.None)).Stopped);
+
+        Assert.Equal(series, telemetry.Events.OfType<PipelineEvent.SeriesPlanned>().Select(e => e.Series));
     }
 }
