@@ -111,7 +111,7 @@ public sealed class FleetBenchmark(ITestOutputHelper output) : PostgresExchangeT
     }
 
     private static string OwnRate(List<RecordedRequest> requests) =>
-        requests.Count < 2 ? "n/a" : string.Create(CultureInfo.InvariantCulture, $"{(requests.Count - 1) / (requests[^1].At - requests[0].At).TotalSeconds:0.00}");
+        requests.Count < 2 ? "n/a" : ArrivalPace.Rate(requests).ToString("0.00", CultureInfo.InvariantCulture);
 
     /// <summary>Seconds from the process start to its first request, in gaps longer than <see cref="IdleGap"/> between its requests, and from its last request to its exit.</summary>
     private static string Idle(Scraper scraper, List<RecordedRequest> requests)

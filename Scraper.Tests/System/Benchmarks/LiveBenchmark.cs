@@ -151,7 +151,7 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
             [.. stream.AcceptedAt.Select(a => $"{a:O}\tconnected"), $"{steadyFrom:O}\twindow from", $"{steadyTo:O}\twindow to",
              .. requests.Select(r => $"{r.At:O}\t{r.Status}\t{r.Path}?{r.Query}")]);
         var other = requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && r.Query.Contains("market=" + Other, StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
-        var backfillRate = Rate(other);
+        var backfillRate = ArrivalPace.Rate(other);
         var tickers = requests.Count(r => r.Path.StartsWith("/v1/ticker", StringComparison.Ordinal) && r.At >= steadyFrom && r.At < steadyTo);
         var window = requests.Where(r => IsDaemonCandleRequest(r) && r.At >= steadyFrom && r.At < steadyTo).ToList();
         var followUps = mode == "stream" ? stream.AcceptedAt.SelectMany(at => ConnectFollowUps(requests, at, steadyFrom, steadyTo)).Distinct().Count() : 0;
@@ -175,12 +175,8 @@ public sealed class LiveBenchmark(ITestOutputHelper output)
         Assert.True(code == 0, "backfill alone: exit " + code + " " + backfill.Stderr);
         var requests = (await exchange.RequestsAsync()).Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.At).ToList();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"backfill alone: {ArrivalPace.Describe(requests, skip: 10)}"));
-        return Rate(requests);
+        return ArrivalPace.Rate(requests);
     }
-
-    /// <summary>Requests per second as they arrived, first to last.</summary>
-    private static double Rate(IReadOnlyList<RecordedRequest> arrivals) =>
-        arrivals.Count > 1 ? (arrivals.Count - 1) / (arrivals[^1].At - arrivals[0].At).TotalSeconds : double.NaN;
 
     /// <summary>1-minute intervals of the window that have no candle at all (no trades): nothing to store.</summary>
     private static int NoTrade(FakeMarketData data, DateTimeOffset firstClose, int closes)

@@ -2,9 +2,13 @@ using System.Globalization;
 
 namespace Scraper.Tests.FakeExchange;
 
-/// <summary>How evenly candle requests reached the fake: the spans of ten consecutive counted arrivals.</summary>
+/// <summary>How fast and how evenly requests reached the fake.</summary>
 public static class ArrivalPace
 {
+    /// <summary>Requests per second as they arrived, first to last (in order of arrival); NaN for fewer than two.</summary>
+    public static double Rate(IReadOnlyList<RecordedRequest> arrivals) =>
+        arrivals.Count > 1 ? (arrivals.Count - 1) / (arrivals[^1].At - arrivals[0].At).TotalSeconds : double.NaN;
+
     /// <summary>
     /// p10, p50, p90 and max of the time ten consecutive candle requests took to be counted, after
     /// the first <paramref name="skip"/> (warm-up). 1,000 ms is a sliding window's floor.
