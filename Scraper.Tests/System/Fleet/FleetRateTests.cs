@@ -77,11 +77,33 @@ public sealed class FleetRateTests(ITestOutputHelper output) : PostgresExchangeT
                          $"{three.Requests} requests in {three.Seconds:0.0} s while all three sent; requests per scraper {string.Join(" / ", perScraper)} for about {windows} windows");
         output.WriteLine("own rate per scraper (first to last request) and its gaps over 1.1 s: " + string.Join(" / ", requests.Select(r =>
             $"{(r.Count - 1) / (r[^1].CountedAt - r[0].CountedAt).TotalSeconds:0.00}/s, {r.Skip(1).Select((x, i) => x.CountedAt - r[i].CountedAt).Where(g => g > TimeSpan.FromMilliseconds(1100)).Sum(g => g.TotalSeconds):0.0} s")));
+        foreach (var (address, own) in Addresses.Zip(requests)) output.WriteLine($"gaps over 1.1 s of {address}: {GapCauses(own, started)}");
         output.WriteLine($"429: {Exchange.Count429}, 418: {Exchange.Count418}; load average {File.ReadAllText("/proc/loadavg").Trim()}");
         Run.VerifyExact(database, markets, since, DateTimeOffset.UtcNow);
         Assert.All(perScraper, n => Assert.True(n >= total / 5, $"an unfair share: {string.Join(" / ", perScraper)}"));
         Assert.True(total <= windows * 1.05 + 12, $"{total} requests for about {windows} windows: windows fetched twice");
         return (three, one);
+    }
+
+    /// <summary>
+    /// Each pause over 1.1 s between a scraper's candle requests (in order of arrival): when it began,
+    /// how long it was, and its cause from the fake's own times: the exchange late to answer one of the
+    /// scraper's requests within it (the fake runs in this test's process), the scraper alone pausing
+    /// at the same time (the machine), or the scraper's own (claiming windows, its pace).
+    /// </summary>
+    private string GapCauses(List<RecordedRequest> own, DateTimeOffset started)
+    {
+        var alone = Exchange.Requests.Where(r => r.SourceIp == Alone && r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && r.At >= started).OrderBy(r => r.At).ToList();
+        var gaps = Enumerable.Range(1, Math.Max(0, own.Count - 1)).Where(i => own[i].At - own[i - 1].At > TimeSpan.FromMilliseconds(1100)).Select(i =>
+        {
+            var (from, to) = (own[i - 1].At, own[i].At);
+            var late = own.Take(i).Where(r => r.AnsweredAt > from && r.AnsweredAt <= to).Select(r => r.AnsweredAt - r.CountedAt).DefaultIfEmpty().Max();
+            var cause = late > TimeSpan.FromMilliseconds(50) ? $"the exchange answered {late.TotalMilliseconds:0} ms after counting"
+                : alone.Count > 1 && !alone.Any(r => r.At > from + TimeSpan.FromMilliseconds(100) && r.At < to - TimeSpan.FromMilliseconds(100)) && alone[0].At < from && alone[^1].At > to ? "the scraper alone paused too"
+                : "its own";
+            return $"{(from - started).TotalSeconds:0.0} s +{(to - from).TotalMilliseconds:0} ms ({cause}; {own[i - 1].Query} → {own[i].Query})";
+        }).ToList();
+        return gaps.Count == 0 ? "none" : string.Join(", ", gaps);
     }
 
     /// <summary>One scraper reaches 9.4-9.9 requests/s on a quiet machine; below this, at the same time as the three, the machine left no scraper its pace.</summary>
