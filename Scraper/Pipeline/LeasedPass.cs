@@ -114,16 +114,26 @@ internal sealed partial class LeasedPass(
                     continue;
                 }
                 events?.Pending(pending.Count + _held.Count);
-                var free = maxHeld - _held.Count;
-                var granted = free > 0 ? leases.Claim([.. pending.Keys.Take(candidates)], free) : [];
+                // Counted in windows, not chunks: the first and last chunk of a series hold only a few,
+                // and two of those would leave the budget idle until the next claim.
+                var missing = maxHeld * WindowsPerChunk - _held.Values.Sum(c => c.Windows);
+                var granted = missing > 0 ? leases.Claim([.. pending.Keys.Take(candidates)], (missing + WindowsPerChunk - 1) / WindowsPerChunk) : [];
                 foreach (var (lease, takenOver) in granted)
                 {
-                    var pieces = pending[lease];
-                    var windows = StillMissing(lease.Series, pieces);
-                    pending.Remove(lease);
+                    if (!pending.Remove(lease, out var pieces))
+                    {
+                        leases.Release([lease]); // found fetched by others, below, after it was claimed
+                        continue;
+                    }
+                    var covered = store.GetCoverage(lease.Series);
+                    var windows = StillMissing(lease.Series, pieces, covered);
                     if (windows.Count == 0)
                     {
                         leases.Release([lease]);
+                        // Others fetched it meanwhile, and likely the chunks after it too: those are dropped
+                        // from the plan now, from the same coverage, rather than claimed one by one.
+                        foreach (var done in pending.Where(p => p.Key.Series == lease.Series && StillMissing(p.Key.Series, p.Value, covered).Count == 0).Select(p => p.Key).ToList())
+                            pending.Remove(done);
                         continue;
                     }
                     events?.WindowsClaimed(windows.Count, takenOver);
@@ -161,10 +171,9 @@ internal sealed partial class LeasedPass(
         LogDropped(logger, expired.Count, leases.Period.TotalSeconds);
     }
 
-    private IReadOnlyList<CandleWindow> StillMissing(SeriesKey series, List<TimeRange> pieces)
+    private IReadOnlyList<CandleWindow> StillMissing(SeriesKey series, List<TimeRange> pieces, IReadOnlyList<TimeRange> covered)
     {
         // Merged first, so that the windows align to the chunk's start and a chunk is whole windows.
-        var covered = store.GetCoverage(series);
         var coverable = WindowPlanner.CoverableEnd(series, time.GetUtcNow());
         // A gap after what another scraper covered that lies wholly in the still settling newest
         // candles is what it fetched but could not count as covered yet: like a scraper alone, the

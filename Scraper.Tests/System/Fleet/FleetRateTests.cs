@@ -65,6 +65,9 @@ public sealed class FleetRateTests(ITestOutputHelper output) : PostgresExchangeT
         {
             foreach (var scraper in fleet) scraper.Dispose();
         }
+        // For a closer look at a pause: every request the fake saw (address, ms since the start received, counted, answered, status, query).
+        if (Environment.GetEnvironmentVariable("BITCOIN_PRICE_SCRAPER_FLEET_DUMP") is { Length: > 0 } dumpFile)
+            File.WriteAllLines(dumpFile, Exchange.Requests.Where(r => r.At >= started).OrderBy(r => r.At).Select(r => $"{r.SourceIp} {(r.At - started).TotalMilliseconds:0} {(r.CountedAt - started).TotalMilliseconds:0} {(r.AnsweredAt - started).TotalMilliseconds:0} {r.Status} {r.Path}?{r.Query}"));
         var three = Rate(started, Addresses);
         var one = Rate(started, Alone);
         var requests = Addresses.Select(a => Exchange.Requests.Where(r => r.SourceIp == a && r.CountedAt >= started && r.Path.StartsWith("/v1/candles", StringComparison.Ordinal)).OrderBy(r => r.CountedAt).ToList()).ToList();

@@ -41,6 +41,20 @@ public sealed class LeasedPassClaimTests : IDisposable
         return (new LeasedPass(leases, store, pipeline, events, _time, lines.For("Scraper.Fleet"), 40, CancellationToken.None), store, limiter);
     }
 
+    /// <summary>The start of a chunk of the shared grid some days before T0, and the grid's span.</summary>
+    private static (DateTimeOffset Cell, TimeSpan Span) Grid()
+    {
+        var span = Btc.Unit.Interval * CandleWindow.MaxCandles * LeasedPass.WindowsPerChunk;
+        return (new DateTimeOffset(T0.UtcTicks - T0.UtcTicks % span.Ticks, TimeSpan.Zero) - 40 * span, span);
+    }
+
+    /// <summary>A plan of <paramref name="chunks"/> whole chunks of the grid, ten windows each.</summary>
+    private static List<CandleWindow> WholeChunks(int chunks)
+    {
+        var (cell, span) = Grid();
+        return [.. WindowPlanner.Split(Btc, [new TimeRange(cell, cell + chunks * span)])];
+    }
+
     private static async Task UntilAsync(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++) await Task.Delay(10);
@@ -54,13 +68,49 @@ public sealed class LeasedPassClaimTests : IDisposable
         var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task);
         using var _ = store;
         using var __ = limiter;
-        var plan = WindowPlanner.Split(Btc, [new TimeRange(T0.AddDays(-20), T0)]).ToList(); // 15 chunks
+        var plan = WholeChunks(15);
 
         using var subscription = pass.Fetch(plan).Subscribe(_ => { }, _ => { });
         await UntilAsync(() => leases.Claims >= 1);
         await Task.Delay(200); // a second claim, if it would make one, is made now
 
         Assert.Equal(2, leases.Granted);
+    }
+
+    [Fact]
+    public async Task A_scraper_holding_small_chunks_claims_until_it_holds_two_chunks_worth_of_windows()
+    {
+        var leases = new TestLeases(TimeSpan.FromSeconds(30), _time);
+        var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task);
+        using var _ = store;
+        using var __ = limiter;
+        // One window in each of 30 chunks, as at the start and the end of a series.
+        var (cell, span) = Grid();
+        var plan = Enumerable.Range(0, 30).SelectMany(k => WindowPlanner.Split(Btc, [new TimeRange(cell + k * span, cell + k * span + Btc.Unit.Interval * CandleWindow.MaxCandles)])).ToList();
+
+        using var subscription = pass.Fetch(plan).Subscribe(_ => { }, _ => { });
+        await UntilAsync(() => leases.Granted >= 2);
+        await Task.Delay(200); // further claims, if it makes them, are made now
+
+        Assert.Equal(2 * LeasedPass.WindowsPerChunk, leases.Granted);
+    }
+
+    [Fact]
+    public async Task Chunks_others_fetched_meanwhile_are_dropped_from_the_plan_together_not_claimed_one_by_one()
+    {
+        var leases = new TestLeases(TimeSpan.FromSeconds(30), _time);
+        var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task);
+        using var _ = store;
+        using var __ = limiter;
+        var plan = WholeChunks(15);
+        // Planned before the others fetched the first ten chunks.
+        var (cell, span) = Grid();
+        store.SaveResponse(Btc, [], new TimeRange(cell, cell + 10 * span));
+
+        using var subscription = pass.Fetch(plan).Subscribe(_ => { }, _ => { });
+        await Task.Delay(1000);
+
+        Assert.Equal((2, 4), (leases.Claims, leases.Granted));
     }
 
     [Fact]
@@ -125,7 +175,7 @@ public sealed class LeasedPassClaimTests : IDisposable
         var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task, drops);
         using var _ = store;
         using var __ = limiter;
-        var plan = WindowPlanner.Split(Btc, [new TimeRange(T0.AddDays(-20), T0)]).ToList();
+        var plan = WholeChunks(15);
 
         using var subscription = pass.Fetch(plan).Subscribe(_ => { }, _ => { });
         await UntilAsync(() => leases.Granted == 2);
