@@ -11,8 +11,9 @@ namespace Scraper.Exchange;
 /// limit, and hands RestSharp an empty body. RestSharp's own reader would buffer a body of any
 /// size, so the limit has to be enforced here, between the headers and the body; and the client reads
 /// only <see cref="Body"/>, so RestSharp's copies of it (bytes and decoded text) would be garbage.
+/// The body stays in the buffer it was read into, usually a pooled one, until the capture is disposed.
 /// </summary>
-internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization, long maxBytes) : Interceptor
+internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization, long maxBytes) : Interceptor, IDisposable
 {
     private const int FirstBufferBytes = 128 * 1024;
     private const int MaxInitialCapacity = 1024 * 1024;
@@ -36,8 +37,11 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
     /// <summary>The response's media type, if it declared one.</summary>
     public string? MediaType { get; private set; }
 
-    /// <summary>The complete body; null unless it was read to the end within the limit.</summary>
-    public byte[]? Body { get; private set; }
+    /// <summary>The complete body; null unless it was read to the end within the limit, and after <see cref="Dispose"/>.</summary>
+    public ReadOnlyMemory<byte>? Body { get; private set; }
+
+    /// <summary>The pooled buffer <see cref="Body"/> is in, if it is in one.</summary>
+    private byte[]? _pooled;
 
     /// <summary>True when the body was (or declared it would be) longer than the limit.</summary>
     public bool BodyTooLarge { get; private set; }
@@ -79,7 +83,7 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
                 BodyTooLarge = true;
                 return;
             }
-            Body = await ReadBoundedAsync(original, declared, cancellationToken);
+            await ReadBoundedAsync(original, declared, cancellationToken);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
         {
@@ -93,7 +97,15 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
         }
     }
 
-    private async Task<byte[]?> ReadBoundedAsync(HttpContent content, long? declared, CancellationToken cancellationToken)
+    /// <summary>Gives the body's buffer back to the pool; the body must not be used after.</summary>
+    public void Dispose()
+    {
+        Body = null;
+        if (_pooled is { } buffer) Buffers.Return(buffer);
+        _pooled = null;
+    }
+
+    private async Task ReadBoundedAsync(HttpContent content, long? declared, CancellationToken cancellationToken)
     {
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
         // The first buffer (one byte more than declared, so the end is seen without growing) comes
@@ -102,6 +114,7 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
         var first = Buffers.Rent((int)Math.Min(declared + 1 ?? FirstBufferBytes, MaxInitialCapacity));
         var buffer = first;
         var length = 0;
+        var kept = false;
         try
         {
             while (true)
@@ -113,18 +126,24 @@ internal sealed class BoundedResponseCapture(Uri exactUri, string? authorization
                     buffer = larger;
                 }
                 var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
-                if (read == 0) return buffer.AsSpan(0, length).ToArray();
+                if (read == 0)
+                {
+                    Body = buffer.AsMemory(0, length);
+                    kept = buffer == first;
+                    if (kept) _pooled = first;
+                    return;
+                }
                 length += read;
                 if (length > maxBytes)
                 {
                     BodyTooLarge = true;
-                    return null;
+                    return;
                 }
             }
         }
         finally
         {
-            Buffers.Return(first);
+            if (!kept) Buffers.Return(first);
         }
     }
 }

@@ -126,19 +126,20 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
     public void Dispose() => _rest.Dispose();
 
     /// <summary>Reads a body that is a JSON array item by item.</summary>
-    private static Func<byte[], (string? Error, List<T> Items)> Items<T>(Func<System.Text.Json.JsonElement, (T? Item, string? Error)> readItem)
+    private static Func<ReadOnlyMemory<byte>, (string? Error, List<T> Items)> Items<T>(Func<System.Text.Json.JsonElement, (T? Item, string? Error)> readItem)
         where T : class =>
         body => (UpbitJson.ReadArray(body, readItem, out var items), items);
 
     private async Task<ExchangeResponse<IReadOnlyList<T>>> SendAsync<T>(
-        string path, string? query, Func<byte[], (string? Error, List<T> Items)> readBody, CancellationToken cancellationToken)
+        string path, string? query, Func<ReadOnlyMemory<byte>, (string? Error, List<T> Items)> readBody, CancellationToken cancellationToken)
         where T : class
     {
         cancellationToken.ThrowIfCancellationRequested();
         var resource = query is null ? path : path + "?" + query;
         var token = _tokens?.CreateToken(query);
         var call = new Call(this, "GET /" + resource, _time.GetUtcNow(), _time.GetTimestamp(), token);
-        var capture = new BoundedResponseCapture(new Uri(_baseUrl, resource), token, _options.MaxResponseBytes);
+        // Disposed when this call returns: what it returns was read out of the body by then.
+        using var capture = new BoundedResponseCapture(new Uri(_baseUrl, resource), token, _options.MaxResponseBytes);
         var request = new RestRequest(resource)
         {
             CompletionOption = HttpCompletionOption.ResponseHeadersRead,
@@ -242,8 +243,8 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
     }
 
     /// <summary>The start of a body as text; long enough that secrets are scrubbed whole before the detail is cut.</summary>
-    private static string Snippet(byte[] body) =>
-        body.Length == 0 ? "(empty body)" : Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, MaxSnippetBytes));
+    private static string Snippet(ReadOnlyMemory<byte> body) =>
+        body.Length == 0 ? "(empty body)" : Encoding.UTF8.GetString(body.Span[..Math.Min(body.Length, MaxSnippetBytes)]);
 
     /// <summary>What one call knows for its values: the request line, its start, the exchange's Date and the secrets to scrub.</summary>
     private sealed class Call(UpbitClient client, string requestLine, DateTimeOffset startWallTime, long startTimestamp, string? token)

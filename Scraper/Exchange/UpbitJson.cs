@@ -15,7 +15,7 @@ internal static class UpbitJson
     private static readonly string[] CandleTimeFormats = ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss'Z'"];
 
     /// <summary>Parses a JSON array body; the error mentions an exchange error object when that is what came.</summary>
-    public static string? ReadArray<T>(byte[] body, Func<JsonElement, (T? Item, string? Error)> readItem, out List<T> items)
+    public static string? ReadArray<T>(ReadOnlyMemory<byte> body, Func<JsonElement, (T? Item, string? Error)> readItem, out List<T> items)
         where T : class
     {
         items = [];
@@ -132,7 +132,7 @@ internal static class UpbitJson
     }
 
     /// <summary>"name: message" from <c>{"error":{"name":..,"message":..}}</c>, or null.</summary>
-    public static string? TryReadError(byte[] body)
+    public static string? TryReadError(ReadOnlyMemory<byte> body)
     {
         try
         {

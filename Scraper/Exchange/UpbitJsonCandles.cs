@@ -13,12 +13,12 @@ namespace Scraper.Exchange;
 internal static class UpbitJsonCandles
 {
     /// <summary>Parses a candle page of <paramref name="query"/>; null on success, else the first problem.</summary>
-    public static string? Read(byte[] body, CandleQuery query, out List<Candle> items)
+    public static string? Read(ReadOnlyMemory<byte> body, CandleQuery query, out List<Candle> items)
     {
         items = new List<Candle>(Math.Min(query.Count, UpbitClient.MaxCandleCount));
         try
         {
-            if (TryRead(body, query, items)) return null;
+            if (TryRead(body.Span, query, items)) return null;
         }
         catch (JsonException)
         {

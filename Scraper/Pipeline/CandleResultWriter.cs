@@ -27,13 +27,15 @@ internal sealed partial class CandleResultWriter(ICandleStore store, IPipelineTe
         var closedEnd = WindowPlanner.ClosedEnd(series, now);
 
         var keep = new List<Candle>(result.Candles.Count);
-        var seen = new HashSet<DateTimeOffset>();
+        // A page in strict order of start (the exchange sends newest first) cannot repeat one:
+        // only a page out of order needs the set.
+        var seen = StrictlyOrdered(result.Candles) ? null : new HashSet<DateTimeOffset>(result.Candles.Count);
         var outside = 0;
         var dropped = 0;
         var duplicates = 0;
         foreach (var candle in result.Candles)
         {
-            if (!seen.Add(candle.StartUtc))
+            if (seen is not null && !seen.Add(candle.StartUtc))
             {
                 duplicates++;
                 continue;
@@ -74,6 +76,18 @@ internal sealed partial class CandleResultWriter(ICandleStore store, IPipelineTe
         }
         telemetry.Report(new PipelineEvent.CandlesStored(series, written, keep.Count > 0 ? keep.Max(c => c.StartUtc) : null));
         return written;
+    }
+
+    private static bool StrictlyOrdered(IReadOnlyList<Candle> candles)
+    {
+        if (candles.Count < 2) return true;
+        var descending = candles[1].StartUtc < candles[0].StartUtc;
+        for (var i = 1; i < candles.Count; i++)
+        {
+            var order = candles[i].StartUtc.CompareTo(candles[i - 1].StartUtc);
+            if (order == 0 || order < 0 != descending) return false;
+        }
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "dropped {Count} candles of the wrong market, unit or alignment, or still forming, in the answer for {Market} unit {Unit} window {Window}")]

@@ -43,6 +43,53 @@ public sealed class CandleResultWriterTests : IDisposable
     }
 
     [Fact]
+    public void Writing_a_page_as_the_exchange_sends_it_allocates_little_beyond_the_store()
+    {
+        // Newest first, every start once: what the exchange sends ten times a second in a backfill.
+        _time.SetUtcNow(Noon.AddHours(1));
+        WindowResult NewestFirst(int page)
+        {
+            var end = Noon.AddMinutes(-200 * page);
+            var candles = Enumerable.Range(1, 200).Select(i => TestCandles.Minute(end.AddMinutes(-i))).ToList();
+            var response = new ExchangeResponse<IReadOnlyList<Candle>>(ExchangeOutcome.Success, candles, 200, null, TimeSpan.FromMilliseconds(5));
+            return new WindowResult(new CandleWindow(Btc, end.AddMinutes(-200), end), response, 1);
+        }
+        for (var page = 0; page < 3; page++) _writer.Write(NewestFirst(page));
+        var pages = Enumerable.Range(3, 5).Select(NewestFirst).ToList();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var page in pages) _writer.Write(page);
+        var perPage = (GC.GetAllocatedBytesForCurrentThread() - before) / pages.Count;
+
+        Assert.Equal(1600, _store.CountCandles(Btc));
+        // The store's own share (its transaction and coverage statements) is about 5 KB.
+        Assert.True(perPage < 8 * 1024, $"{perPage} bytes allocated per page written");
+    }
+
+    [Theory]
+    [InlineData(new[] { 3, 2, 2, 1 })]
+    [InlineData(new[] { 1, 3, 1, 2 })]
+    [InlineData(new[] { 2, 2 })]
+    public void A_start_sent_twice_is_written_once_and_reported(int[] minutes)
+    {
+        var telemetry = new Recorder();
+        var writer = new CandleResultWriter(_store, telemetry, _time, NullLogger<CandleResultWriter>.Instance);
+        var candles = minutes.Select(m => TestCandles.Minute(Noon.AddMinutes(-10 + m))).ToList();
+        var response = new ExchangeResponse<IReadOnlyList<Candle>>(ExchangeOutcome.Success, candles, 200, null, TimeSpan.FromMilliseconds(5));
+
+        var written = writer.Write(new WindowResult(new CandleWindow(Btc, Noon.AddMinutes(-10), Noon), response, 1));
+
+        Assert.Equal(minutes.Distinct().Count(), written);
+        Assert.Equal(minutes.Length - written, Assert.Single(telemetry.Events.OfType<PipelineEvent.UnexpectedCandles>()).Count);
+    }
+
+    private sealed class Recorder : IPipelineTelemetry
+    {
+        public List<PipelineEvent> Events { get; } = [];
+        public void Report(PipelineEvent e) => Events.Add(e);
+    }
+
+    [Fact]
     public void A_host_ahead_covers_only_up_to_the_exchange_clock_of_the_page()
     {
         _time.SetUtcNow(Noon.AddMinutes(10).AddSeconds(30)); // host 12:10:30

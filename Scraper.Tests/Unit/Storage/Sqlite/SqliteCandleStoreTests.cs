@@ -42,6 +42,23 @@ public sealed class SqliteCandleStoreTests : IDisposable
     }
 
     [Fact]
+    public void Text_of_any_length_is_stored_whole_and_empty_text_is_not_null()
+    {
+        var longMarket = "KRW-" + new string('X', 300);
+        var longKst = "2025-06-24T09:00:00 KST, as sent: " + new string('k', 100) + " 한국";
+        var longSeries = new SeriesKey(longMarket, CandleUnit.FromMinutes(1));
+        _store.SaveResponse(longSeries, [Minute(At(0), market: longMarket) with { StartKst = longKst }, Minute(At(1), market: longMarket) with { StartKst = "" }], null);
+        _store.SaveResponse(BtcMinute, [Minute(At(0)) with { OpeningPrice = -0.0000000000000000000000000001m, TradePrice = 79228162514264337593543950335m }], null);
+
+        Assert.Equal(
+            [$"{longMarket}|{longKst}|text", $"{longMarket}||text"],
+            RawDb.Rows(_path, $"SELECT market, candle_date_time_kst, typeof(candle_date_time_kst) FROM candles WHERE market = '{longMarket}' ORDER BY candle_date_time_utc"));
+        Assert.Equal(
+            ["-0.0000000000000000000000000001|79228162514264337593543950335"],
+            RawDb.Rows(_path, "SELECT opening_price, trade_price FROM candles WHERE market = 'KRW-BTC'"));
+    }
+
+    [Fact]
     public void Decimals_are_stored_as_exact_text_that_still_casts_to_real()
     {
         _store.SaveResponse(BtcMinute, [ExactDecimals], null);
