@@ -1,3 +1,4 @@
+using System.Reactive.Concurrency;
 using Microsoft.Reactive.Testing;
 using Scraper.Pipeline;
 
@@ -15,7 +16,7 @@ public class RateLimitFixedBucketTests(Xunit.Abstractions.ITestOutputHelper outp
     private const int Requests = 432;
 
     /// <summary>Runs the backfill; the exchange's counted arrivals, its refusals and the rate reached (1 = ten a second).</summary>
-    private (SimulatedExchange Exchange, double Rate) Run(int latencyMs, int jitterMs, DateTimeOffset? bucketEdge)
+    private (SimulatedExchange Exchange, double Rate) Run(int latencyMs, int jitterMs, DateTimeOffset? bucketEdge, int? slidingFromSeconds = null)
     {
         var scheduler = new TestScheduler();
         scheduler.AdvanceTo(T0.UtcTicks);
@@ -24,6 +25,7 @@ public class RateLimitFixedBucketTests(Xunit.Abstractions.ITestOutputHelper outp
         var random = new Random(latencyMs * 31 + jitterMs);
         TimeSpan Way() => TimeSpan.FromMilliseconds(latencyMs / 2.0 + random.Next(0, jitterMs + 1));
         for (var i = 0; i < Requests; i++) group.Acquire().Subscribe(lease => exchange.Send(lease, Way(), Way()));
+        if (slidingFromSeconds is { } from) scheduler.Schedule(TimeSpan.FromSeconds(from), () => exchange.BucketEdge = null);
         scheduler.AdvanceBy(TimeSpan.FromSeconds(Requests / 5).Ticks);
         var counted = exchange.Counted;
         var rate = (counted.Count - 1) / (counted[^1] - counted[0]).TotalSeconds / 10;
@@ -71,5 +73,17 @@ public class RateLimitFixedBucketTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.Equal(0, exchange.Refused);
         Assert.True(RateLimitGroupTests.MaxInAnyWindow(exchange.Counted, TimeSpan.FromSeconds(1)) <= 10);
         Assert.True(rate >= before, $"{rate:P1} of the allowed rate, {before:P1} before");
+    }
+
+    [Fact]
+    public void An_exchange_that_stops_counting_in_buckets_costs_one_slice_of_429s_at_most_and_the_sliding_pace_goes_on()
+    {
+        var (exchange, _) = Run(20, 3, T0.AddMilliseconds(137), slidingFromSeconds: 20);
+
+        // The requests refused are not retried here: every one was either counted or refused.
+        Assert.InRange(exchange.Refused, 0, 10);
+        Assert.Equal(Requests, exchange.Counted.Count + exchange.Refused);
+        var after = exchange.Counted.Where(a => a > T0.AddSeconds(25)).ToList();
+        Assert.True(RateLimitGroupTests.MaxInAnyWindow(after, TimeSpan.FromSeconds(1)) <= 10);
     }
 }

@@ -19,7 +19,7 @@ internal sealed class SimulatedExchange(TestScheduler scheduler, int limit = 10)
     public List<DateTimeOffset> Counted { get; } = [];
 
     /// <summary>One edge of fixed buckets (the count starts again at every edge); null: a sliding window.</summary>
-    public DateTimeOffset? BucketEdge { get; init; }
+    public DateTimeOffset? BucketEdge { get; set; }
 
     /// <summary>Requests refused with a 429.</summary>
     public int Refused { get; private set; }
