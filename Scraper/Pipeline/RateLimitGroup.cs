@@ -9,29 +9,21 @@ namespace Scraper.Pipeline;
 /// <summary>
 /// The time-sliced permit stream of one rate-limit group (candles, ticker, accounts). Every attempt
 /// — a first try or a retry — subscribes to <see cref="Acquire"/> and sends only once a permit is
-/// granted. Permits leave in slices: at the start of a slice up to N waiting attempts go at once,
-/// and the next slice opens when enough permits of the last one have left the window.
+/// granted. Permits leave in slices of up to N; the next opens when enough have left the window.
 /// <para>
 /// A permit does not count from when it was granted but from when its request can at the latest
 /// have reached the exchange: while the request is unanswered it holds its place (up to
 /// <see cref="RateLimitOptions.MaxInFlightHold"/>); once answered it counts from the answer's time
-/// minus the fastest recent round trip. Requests that a cold start, a pause or the network held
-/// back therefore never crowd the exchange's window together with the next slice. The exchange's
-/// <c>Remaining-Req</c> answers are folded in too, so budget spent by others on the same IP counts.
+/// minus the fastest recent round trip, so requests held back on their way never crowd the window
+/// with the next slice. <c>Remaining-Req</c> is folded in: budget others on the IP spend counts.
 /// </para>
 /// <para>
-/// Every instant the group keeps — grants, bookings, pauses — is read from a monotonic clock (the
-/// scheduler's stopwatch, expressed as the scheduler's time at creation plus the time elapsed since)
-/// and every wait is a relative delay, so a step of the wall clock (NTP, a resumed VM) neither stalls
-/// the group for the size of the step nor frees places early.
-/// </para>
-/// <para>
-/// A permit is a <see cref="RateLimitLease"/> that its request completes with the answer; the lease
-/// is the place it holds in the window, so no answer has to be matched to its permit by time.
-/// </para>
-/// <para>
-/// A 418 blocks the IP, so it is kept in an <see cref="IpBlock"/> shared by every group of the client:
-/// no group grants until it ends, then one probing request decides for all.
+/// Every instant is read from a monotonic clock (the scheduler's stopwatch from its time at creation)
+/// and every wait is a relative delay, so a step of the wall clock neither stalls nor frees places.
+/// A permit is a <see cref="RateLimitLease"/> its request completes with the answer. A 418 blocks the
+/// IP: an <see cref="IpBlock"/> shared by every group of the client stops all, then one probe decides.
+/// An exchange that counts in fixed buckets is recognised from its answers (<see cref="FixedBucketEdge"/>);
+/// alone on the IP and at full pace, a slice may then also leave at a bucket's start when it has room.
 /// </para>
 /// </summary>
 internal sealed class RateLimitGroup : IDisposable
@@ -43,6 +35,7 @@ internal sealed class RateLimitGroup : IDisposable
     private readonly List<RateLimitSlot> _slots = new(); // permits still inside the window
     private readonly IpBlock _block;
     private readonly ArrivalBooking _arrivals;
+    private readonly FixedBucketEdge _buckets;
     private readonly Subject<RateLimitPause> _pauses = new();
     private readonly Subject<RateLimitSlice> _slices = new();
     private readonly object _pausesGate = new(); // answers arrive on many threads; Rx observers take one notification at a time
@@ -69,6 +62,7 @@ internal sealed class RateLimitGroup : IDisposable
         _origin = scheduler.Now;
         _clock = scheduler.StartStopwatch();
         _arrivals = new ArrivalBooking(options.RequestsPerWindow);
+        _buckets = new FixedBucketEdge(options);
         _pace = PacePolicy.Initial(options, Now);
         _share = SharePolicy.Initial(options, Now);
         _warm = !options.SlowStart;
@@ -154,6 +148,7 @@ internal sealed class RateLimitGroup : IDisposable
             var now = Now;
             RecoverLocked(now);
             var arrivedBy = _arrivals.Book(lease, now, duration, outcome == ExchangeOutcome.Success);
+            _buckets.Answered(lease, now, outcome, _options.RequestsPerWindow - remaining?.Second);
             if (!_warm) _warmAt = now;
             _warm = true;
 
@@ -300,32 +295,39 @@ internal sealed class RateLimitGroup : IDisposable
         var held = OccupiedLocked(now).Count(s => !s.IsPhantom) + 1;
         var lease = new RateLimitLease(this, now, epoch, probe) { HeldAtGrant = held };
         _slots.Add(new RateLimitSlot(now, lease));
+        _buckets.Granted(lease, now);
         return (first.Value, lease);
     }
 
     /// <summary>Places the whole window may hold, others' included: one in slow start; the reserve stays free while others are about.</summary>
     private int PermitsLocked(DateTimeOffset now) =>
-        !_warm ? 1 : SharePolicy.Crowded(_share, _options, now) ? Math.Min(_pace.Permits, SharePolicy.Full(_options)) : _pace.Permits;
+        !_warm ? 1 : SharePolicy.Crowded(_share, _options, now) ? Math.Min(_pace.Permits, SharePolicy.Full(_options)) : Math.Max(1, _pace.Permits - _buckets.HeldBack(now));
 
     /// <summary>A place is free, and one of our own share (others' places are theirs to reuse).</summary>
     private bool HasRoomLocked(DateTimeOffset now, int permits)
     {
         var occupied = OccupiedLocked(now).ToList();
-        return occupied.Count(s => !s.IsPhantom) < _share.Limit && (occupied.Count < permits || now >= ProbeAtLocked()) && !OneAtATimeLocked(now);
+        return occupied.Count(s => !s.IsPhantom) < _share.Limit && (occupied.Count < permits || now >= ProbeAtLocked()) && !OneAtATimeLocked(now)
+            || BucketsLocked(now) && _buckets.HasRoom(now, _share.Limit);
     }
+
+    /// <summary>Fixed buckets are known, the group alone on the IP and at full pace: a bucket with room may take a slice.</summary>
+    private bool BucketsLocked(DateTimeOffset now) => _warm && _buckets.Known && _pace.Permits == _options.RequestsPerWindow && _pace.Penalty == TimeSpan.Zero && !SharePolicy.Crowded(_share, _options, now) && !OneAtATimeLocked(now);
 
     /// <summary>The places still taken in the window at <paramref name="now"/>, ours and others'.</summary>
     private IEnumerable<RateLimitSlot> OccupiedLocked(DateTimeOffset now) => _slots.Where(s => s.FreeAt(WindowLocked(), _options.MaxInFlightHold) > now);
     private bool OneAtATimeLocked(DateTimeOffset now) => ReserveRules.OneAtATime(_options, now, _warmAt) && _slots.Any(s => s.InFlight);
     private DateTimeOffset ProbeAtLocked() => ReserveRules.ProbeAt(_options, _othersCountedAt, _slots.Any(s => s.InFlight));
 
-    /// <summary>When the occupied places drop below the permits per slice, and our own below our share.</summary>
+    /// <summary>When the occupied places drop below the permits per slice, and our own below our share (or a kept place, a bucket, come first).</summary>
     private DateTimeOffset NextFreeLocked(DateTimeOffset now)
     {
         var permits = PermitsLocked(now);
         if (OneAtATimeLocked(now)) return now + _options.MaxInFlightHold; // the answer in flight dispatches
         var whole = FreeBelowLocked(now, _slots, permits);
-        return Max(whole < ProbeAtLocked() ? whole : Max(now, ProbeAtLocked()), FreeBelowLocked(now, _slots.Where(s => !s.IsPhantom), _share.Limit));
+        var next = Max(whole < ProbeAtLocked() ? whole : Max(now, ProbeAtLocked()), FreeBelowLocked(now, _slots.Where(s => !s.IsPhantom), _share.Limit));
+        if (_buckets.HoldEnds(now) is { } held && held < next) return held;
+        return BucketsLocked(now) && _buckets.Next(now, _share.Limit) is var bucket && bucket < next ? bucket : next;
     }
 
     private DateTimeOffset FreeBelowLocked(DateTimeOffset now, IEnumerable<RateLimitSlot> slots, int limit)

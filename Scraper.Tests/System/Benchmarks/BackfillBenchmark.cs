@@ -68,6 +68,7 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         new("1 market x 60 d, 20 ms, sliding", 1, 60, Ms20, TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
         new("1 market x 60 d, 200 ms, sliding", 1, 60, TimeSpan.FromMilliseconds(200), TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
         new("1 market x 60 d, 1 s, sliding", 1, 60, TimeSpan.FromSeconds(1), TimeSpan.Zero, RateLimitMode.SlidingWindow, 0),
+        new("1 market x 60 d, 20 ms, fixed bucket", 1, 60, Ms20, TimeSpan.Zero, RateLimitMode.FixedBucket, 0),
     ];
 
     private static FakeExchangeOptions OptionsFor(Scenario s)

@@ -8,7 +8,8 @@ namespace Scraper.Tests.Pipeline;
 /// <summary>
 /// An exchange in virtual time that counts each request when it arrives, in a sliding window
 /// (refusing with a 429 what would be one too many), and answers with Remaining-Req after the
-/// request's way back. The way there and back are the caller's, per request.
+/// request's way back. The way there and back are the caller's, per request. With
+/// <see cref="BucketEdge"/> set it counts in fixed buckets instead, one window long, from that edge on.
 /// </summary>
 internal sealed class SimulatedExchange(TestScheduler scheduler, int limit = 10)
 {
@@ -16,6 +17,9 @@ internal sealed class SimulatedExchange(TestScheduler scheduler, int limit = 10)
 
     /// <summary>When each counted request arrived (others' requests included).</summary>
     public List<DateTimeOffset> Counted { get; } = [];
+
+    /// <summary>One edge of fixed buckets (the count starts again at every edge); null: a sliding window.</summary>
+    public DateTimeOffset? BucketEdge { get; set; }
 
     /// <summary>Requests refused with a 429.</summary>
     public int Refused { get; private set; }
@@ -30,7 +34,7 @@ internal sealed class SimulatedExchange(TestScheduler scheduler, int limit = 10)
         scheduler.Schedule(there, () =>
         {
             var now = scheduler.Now;
-            var inWindow = Counted.Count(a => a > now - Window);
+            var inWindow = Counted.Count(a => InWindow(a, now));
             var allowed = inWindow < limit;
             if (allowed) Counted.Add(now);
             else Refused++;
@@ -42,4 +46,9 @@ internal sealed class SimulatedExchange(TestScheduler scheduler, int limit = 10)
             });
         });
     }
+
+    private bool InWindow(DateTimeOffset arrival, DateTimeOffset now) =>
+        BucketEdge is { } edge ? Bucket(arrival, edge) == Bucket(now, edge) : arrival > now - Window;
+
+    private static long Bucket(DateTimeOffset at, DateTimeOffset edge) => (long)Math.Floor((at - edge) / Window);
 }

@@ -1,0 +1,160 @@
+using Scraper.Exchange;
+
+namespace Scraper.Pipeline;
+
+/// <summary>
+/// Learns from the exchange's answers alone whether it counts in fixed buckets (the count starts again
+/// at every edge, one window apart) and where an edge lies; once it does, a group may also release a
+/// slice at a bucket's start when the bucket has room, instead of only when places leave a sliding window.
+/// <para>
+/// The evidence: in a sliding window an answer's count includes every request of ours answered before
+/// this one was granted (so it arrived earlier) and granted less than a window before this one was
+/// answered (so it arrived less than a window earlier). A count below that is impossible in a sliding
+/// window, whoever else is on the IP: the count started again in between, so an edge lies after the
+/// earliest of those that the count left out and before this answer. One such answer is enough.
+/// To see one early, the first full slice after the slow start's probe keeps one place back for half a window: a bucket's edge then
+/// falls between two groups of requests whatever its phase.
+/// </para>
+/// <para>
+/// A request of ours may be in bucket j when it can have arrived after edge j's earliest instant and
+/// before edge j+1's latest; a request that certainly arrived in bucket j carries the exchange's count
+/// there, which bounds the bucket too (with whatever of ours may have come after it). A 429, or an answer
+/// the learnt edge cannot explain (a count above what we can have sent into its bucket, or below what
+/// certainly is there), forgets it: the sliding rules hold under a fixed bucket as well.
+/// </para>
+/// </summary>
+internal sealed class FixedBucketEdge(RateLimitOptions options)
+{
+    private readonly List<FixedBucketRequest> _ours = [];
+    private DateTimeOffset _lo; // edge 0 lies in (_lo, _hi]; edge j lies j windows later
+    private DateTimeOffset _hi;
+    private DateTimeOffset? _holdUntil; // the first full slice's place kept back
+
+    /// <summary>An edge is known: the exchange counts in fixed buckets.</summary>
+    public bool Known { get; private set; }
+
+    /// <summary>How wide the interval the known edge lies in is.</summary>
+    public TimeSpan Uncertainty => Known ? _hi - _lo : options.Window;
+
+    private TimeSpan W => options.Window;
+
+    /// <summary>One place less while the first full slice keeps one back (never while the edge is known).</summary>
+    public int HeldBack(DateTimeOffset now) => !Known && now < _holdUntil ? 1 : 0;
+
+    /// <summary>When the place kept back goes, while it is kept back.</summary>
+    public DateTimeOffset? HoldEnds(DateTimeOffset now) => HeldBack(now) > 0 ? _holdUntil : null;
+
+    /// <summary>A permit was granted.</summary>
+    public void Granted(RateLimitLease lease, DateTimeOffset now)
+    {
+        _ours.RemoveAll(q => q.Latest(options.MaxInFlightHold) + 3 * W < now);
+        _ours.Add(new FixedBucketRequest(lease));
+    }
+
+    /// <summary>
+    /// An answer and the exchange's count of its window or bucket (null without Remaining-Req). The
+    /// first count, when it answers the slow start's probe after a short round trip, starts the hold of
+    /// the first full slice; a 429 forgets the edge.
+    /// </summary>
+    public void Answered(RateLimitLease lease, DateTimeOffset now, ExchangeOutcome outcome, int? used)
+    {
+        if (outcome == ExchangeOutcome.RateLimited) Forget();
+        if (_ours.Find(q => q.Lease == lease) is not { } r) return;
+        var counted = outcome == ExchangeOutcome.Success;
+        r.AnsweredAt = now;
+        r.Counted = counted;
+        if (used is not { } count) return;
+        // The slow start's lone probe answered: the full slice follows. Evidence needs answers back well
+        // within a window; at longer round trips the split would only cost.
+        _holdUntil ??= _ours.Count == 1 && now - lease.GrantedAt < W / 4 ? now + W / 2 : DateTimeOffset.MinValue;
+        if (!counted) return;
+        if (Known && !Explains(r, count)) Forget();
+        Learn(r, count);
+    }
+
+    /// <summary>Back to the sliding rules alone.</summary>
+    public void Forget()
+    {
+        Known = false;
+        _holdUntil ??= DateTimeOffset.MinValue;
+        foreach (var q in _ours) q.Anchor = null;
+    }
+
+    /// <summary>A request granted now fits in every bucket it can reach, up to <paramref name="limit"/> of ours (and others counted).</summary>
+    public bool HasRoom(DateTimeOffset now, int limit)
+    {
+        var j = Index(now);
+        return PossiblyIn(j) < limit && PossiblyIn(j + 1) < limit;
+    }
+
+    /// <summary>Now when there is room, else the next bucket's latest start.</summary>
+    public DateTimeOffset Next(DateTimeOffset now, int limit) => HasRoom(now, limit) ? now : Edge(_hi, Index(now) + 1);
+
+    /// <summary>The bucket whose edge has certainly passed at <paramref name="t"/> (later ones have not).</summary>
+    private long Index(DateTimeOffset t) => (long)Math.Floor((t - _hi) / W);
+
+    /// <summary>How many requests bucket j can hold already: ours that may be in it, or a count the exchange gave there and ours that may have come after.</summary>
+    private int PossiblyIn(long j)
+    {
+        var (start, end) = (Edge(_lo, j), Edge(_hi, j + 1));
+        var possible = _ours.Where(q => q.Latest(options.MaxInFlightHold) > start && q.GrantedAt < end).ToList();
+        var bound = possible.Count;
+        foreach (var r in _ours.Where(q => q.Anchor?.Bucket == j))
+            bound = Math.Min(bound, r.Anchor!.Value.Count + possible.Count(q => q != r && q.Latest(options.MaxInFlightHold) > r.GrantedAt));
+        return bound;
+    }
+
+    /// <summary>The bucket <paramref name="r"/> certainly arrived in, if its way there lies between two edges' intervals.</summary>
+    private long? CertainBucket(FixedBucketRequest r)
+    {
+        var j = Index(r.GrantedAt);
+        return r.Latest(options.MaxInFlightHold) <= Edge(_lo, j + 1) ? j : null;
+    }
+
+    /// <summary>The count fits the learnt buckets: not above what can be in r's bucket, not below what certainly came before it there.</summary>
+    private bool Explains(FixedBucketRequest r, int count)
+    {
+        var last = (long)Math.Floor((r.Latest(options.MaxInFlightHold) - _lo) / W);
+        var most = 0;
+        for (var j = Index(r.GrantedAt); j <= last; j++) most = Math.Max(most, _ours.Count(q => q.Latest(options.MaxInFlightHold) > Edge(_lo, j) && q.GrantedAt < Edge(_hi, j + 1)));
+        if (count > most) return false;
+        if (CertainBucket(r) is not { } bucket) return true;
+        var before = _ours.Count(q => q != r && q.Counted && q.AnsweredAt <= r.GrantedAt && CertainBucket(q) == bucket);
+        if (count < before + 1) return false;
+        r.Anchor = (bucket, count);
+        return true;
+    }
+
+    /// <summary>A count below ours that certainly came less than a window before: an edge lies in between.</summary>
+    private void Learn(FixedBucketRequest r, int count)
+    {
+        var answered = r.AnsweredAt!.Value;
+        var before = _ours.Where(q => q != r && q.Counted && q.AnsweredAt <= r.GrantedAt && q.GrantedAt + W > answered).Select(q => q.GrantedAt).Order().ToList();
+        var left = before.Count - (count - 1); // at least this many of them were counted in an earlier bucket
+        if (left <= 0) return;
+        var (a, b) = (before[left - 1], answered);
+        if (!Known)
+        {
+            (_lo, _hi, Known) = (a, b, true);
+            r.Anchor = (0, count);
+            return;
+        }
+        var j = (long)Math.Round((a + (b - a) / 2 - (_lo + (_hi - _lo) / 2)) / W);
+        var (lo, hi) = (Max(_lo, Edge(a, -j)), Min(_hi, Edge(b, -j)));
+        if (lo >= hi)
+        {
+            Forget();
+            return;
+        }
+        (_lo, _hi) = (lo, hi);
+        r.Anchor = (j, count);
+    }
+
+    /// <summary>Edge <paramref name="j"/>'s earliest or latest instant, from edge 0's (clamped to the calendar: a scheduler may start at its zero).</summary>
+    private DateTimeOffset Edge(DateTimeOffset bound, long j) =>
+        new(Math.Clamp(bound.UtcTicks + j * W.Ticks, DateTimeOffset.MinValue.UtcTicks, DateTimeOffset.MaxValue.UtcTicks), TimeSpan.Zero);
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+}
