@@ -67,7 +67,8 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
         // The slow start's lone probe answered: the full slice follows. Evidence needs answers back well
         // within a window; at longer round trips the split would only cost.
         _holdUntil ??= _ours.Count == 1 && now - lease.GrantedAt < W / 4 ? now + W / 2 : DateTimeOffset.MinValue;
-        if (!counted) return;
+        // A count that leaves out this request itself is no count of its window (another group's header, a changed limit).
+        if (!counted || count < 1) return;
         if (Known && !Explains(r, count)) Forget();
         Learn(r, count);
     }

@@ -53,6 +53,17 @@ public class FixedBucketEdgeTests
         return f;
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void A_count_that_leaves_out_the_request_itself_teaches_nothing_and_breaks_nothing(int used)
+    {
+        // Remaining-Req above the group's limit (another group's header, a changed limit) gives such counts.
+        using var f = ThreeThenOne(used);
+
+        Assert.False(f.Edge.Known);
+    }
+
     [Fact]
     public void A_count_below_our_requests_that_certainly_came_before_shows_an_edge_between_them()
     {
