@@ -58,6 +58,7 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(20),
         };
         SourceAddress.Bind(handler, options.BindAddress);
+        WireTimer.Attach(handler);
         var http = new HttpClient(handler, disposeHandler: true)
         {
             Timeout = Timeout.InfiniteTimeSpan,
@@ -130,7 +131,17 @@ internal sealed partial class UpbitClient : IUpbitClient, IDisposable
         where T : class =>
         body => (UpbitJson.ReadArray(body, readItem, out var items), items);
 
+    /// <summary>One request, with its timing on the connection (the limiter places its arrival by it).</summary>
     private async Task<ExchangeResponse<IReadOnlyList<T>>> SendAsync<T>(
+        string path, string? query, Func<ReadOnlyMemory<byte>, (string? Error, List<T> Items)> readBody, CancellationToken cancellationToken)
+        where T : class
+    {
+        var wire = WireTimer.Start(_time);
+        var response = await SendUntimedAsync(path, query, readBody, cancellationToken);
+        return response with { Wire = wire.Measure() };
+    }
+
+    private async Task<ExchangeResponse<IReadOnlyList<T>>> SendUntimedAsync<T>(
         string path, string? query, Func<ReadOnlyMemory<byte>, (string? Error, List<T> Items)> readBody, CancellationToken cancellationToken)
         where T : class
     {

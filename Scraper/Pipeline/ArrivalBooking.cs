@@ -1,39 +1,54 @@
+using Scraper.Exchange;
+
 namespace Scraper.Pipeline;
 
 /// <summary>
 /// When an answered request reached the exchange at the latest: its answer's time minus the fastest
-/// recent round trip (<see cref="RoundTripStats"/>). Until enough round trips are known a request
-/// counts from its answer; as soon as they are, the bookings made that way move back to their answer
-/// minus the fastest round trip. At long latency a slice's answers all come back before the last of
-/// them completes the sample, and without the revision each of their places would stay taken a
-/// whole round trip longer than the exchange counts it.
+/// recent round trip (<see cref="RoundTripStats"/>), never before its bytes left. Until enough round
+/// trips are known a request counts from its answer; as soon as they are, the bookings made that way
+/// move back to their answer minus the fastest round trip. At long latency a slice's answers all come
+/// back before the last of them completes the sample, and without the revision each of their places
+/// would stay taken a whole round trip longer than the exchange counts it.
+/// <para>
+/// Round trips measured at the wire (<see cref="WireTiming"/>) hold none of the process's own delays,
+/// which a fresh process has plenty of; so they are trusted once one window's worth is in (the probe
+/// and the first slice, whose answers then move its bookings back before the next slice is due).
+/// Round trips measured around the call are trusted only after two slices' worth: the first ones of a
+/// fresh process are inflated, and a fastest round trip that is too long books arrivals too early.
+/// </para>
 /// </summary>
 internal sealed class ArrivalBooking(int requestsPerWindow)
 {
     private readonly List<RateLimitLease> _provisional = [];
+    private bool _notAtWire; // some round trip was measured around the call
 
     /// <summary>The recent round trips (tests seed them).</summary>
     public RoundTripStats RoundTrips { get; } = new();
 
-    private int MinimumSamples => 2 * requestsPerWindow;
+    private int MinimumSamples => _notAtWire ? 2 * requestsPerWindow : requestsPerWindow;
 
     /// <summary>Books the answered lease at the latest time its request can have arrived, and returns it.</summary>
-    public DateTimeOffset Book(RateLimitLease lease, DateTimeOffset now, TimeSpan duration, bool success)
+    public DateTimeOffset Book(RateLimitLease lease, DateTimeOffset now, TimeSpan duration, bool success, WireTiming? wire)
     {
-        lease.AnsweredAt = now;
+        lease.AnsweredAt = wire is null ? now : Max(lease.GrantedAt, now - wire.SinceAnswer);
+        lease.SentAt = wire is null ? lease.GrantedAt : Max(lease.GrantedAt, lease.AnsweredAt - wire.RoundTrip);
         // Judged by the round trips before this one: a slow answer must not excuse itself.
-        if (RoundTrips.Fastest(MinimumSamples) is { } fastest) lease.Booked = Max(lease.GrantedAt, now - fastest);
+        if (RoundTrips.Fastest(MinimumSamples) is { } fastest) lease.Booked = Max(lease.SentAt, lease.AnsweredAt - fastest);
         else
         {
-            lease.Booked = now;
+            lease.Booked = lease.AnsweredAt;
             // Only the recent ones matter: older bookings have left the window already.
-            if (_provisional.Count >= MinimumSamples) _provisional.RemoveAt(0);
+            if (_provisional.Count >= 2 * requestsPerWindow) _provisional.RemoveAt(0);
             _provisional.Add(lease);
         }
-        if (success) RoundTrips.Add(duration);
+        if (success)
+        {
+            if (wire is null) _notAtWire = true;
+            RoundTrips.Add(wire?.RoundTrip ?? duration);
+        }
         if (_provisional.Count > 0 && RoundTrips.Fastest(MinimumSamples) is { } known)
         {
-            foreach (var waiting in _provisional) waiting.Booked = Max(waiting.GrantedAt, waiting.AnsweredAt - known);
+            foreach (var waiting in _provisional) waiting.Booked = Max(waiting.SentAt, waiting.AnsweredAt - known);
             _provisional.Clear();
         }
         return lease.Booked.Value;

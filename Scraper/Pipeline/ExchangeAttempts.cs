@@ -39,7 +39,7 @@ internal sealed class ExchangeAttempts(RateLimitGroup limiter, IPipelineTelemetr
     {
         var group = limiter.Name;
         clock?.Observe(response.Date);
-        lease.Complete(response.Duration, response.Outcome, response.Remaining, response.BlockDuration);
+        lease.Complete(response.Duration, response.Outcome, response.Remaining, response.BlockDuration, response.Wire);
         telemetry.Report(new PipelineEvent.ResponseReceived(group, response.Outcome, response.FailureReason, response.Duration, response.Remaining));
         if (response.IsSuccess)
         {

@@ -140,14 +140,14 @@ internal sealed class RateLimitGroup : IDisposable
     /// Folds one answer back in: when its request reached the exchange at the latest, the
     /// exchange's count of the window (Remaining-Req), and 429/418 pauses.
     /// </summary>
-    internal void OnResponse(RateLimitLease lease, TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration)
+    internal void OnResponse(RateLimitLease lease, TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration, WireTiming? wire)
     {
         RateLimitPause? pause = null;
         lock (_gate)
         {
             var now = Now;
             RecoverLocked(now);
-            var arrivedBy = _arrivals.Book(lease, now, duration, outcome == ExchangeOutcome.Success);
+            var arrivedBy = _arrivals.Book(lease, now, duration, outcome == ExchangeOutcome.Success, wire);
             _buckets.Answered(lease, now, outcome, _options.RequestsPerWindow - remaining?.Second);
             if (!_warm) _warmAt = now;
             _warm = true;
@@ -257,8 +257,8 @@ internal sealed class RateLimitGroup : IDisposable
             }
             RecoverLocked(now);
             var window = WindowLocked();
-            // Places that left the window are kept one more window: answers still count them.
-            _slots.RemoveAll(s => s.FreeAt(window, _options.MaxInFlightHold) + _options.Window <= now);
+            // Kept while answers may still count them: as long as the in-flight hold after the request.
+            _slots.RemoveAll(s => s.FreeAt(window, _options.MaxInFlightHold) + _options.MaxInFlightHold <= now);
             // Slow start: one request until the first answer shows the way is clear.
             var permits = PermitsLocked(now);
             if (_waiters.First is not null && HasRoomLocked(now, permits))

@@ -36,13 +36,19 @@ internal sealed class RateLimitLease : IDisposable
     /// <summary>Once answered: when its request reached the exchange at the latest; null while in flight.</summary>
     internal DateTimeOffset? Booked { get; set; }
 
-    /// <summary>When the answer came back, on the group's monotonic clock.</summary>
+    /// <summary>When the answer's first bytes came in (else when it was handed over), on the group's monotonic clock.</summary>
     internal DateTimeOffset AnsweredAt { get; set; }
 
-    /// <summary>Folds the answer into the group (once; later calls are ignored).</summary>
-    public void Complete(TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration)
+    /// <summary>When the request's first bytes left (else when the permit was granted): it cannot have arrived before.</summary>
+    internal DateTimeOffset SentAt { get; set; }
+
+    /// <summary>
+    /// Folds the answer into the group (once; later calls are ignored). <paramref name="duration"/> is
+    /// the round trip as the caller measured it; <paramref name="wire"/>, when known, as the connection saw it.
+    /// </summary>
+    public void Complete(TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration, WireTiming? wire = null)
     {
-        if (Interlocked.Exchange(ref _done, 1) == 0) _group.OnResponse(this, duration, outcome, remaining, blockDuration);
+        if (Interlocked.Exchange(ref _done, 1) == 0) _group.OnResponse(this, duration, outcome, remaining, blockDuration, wire);
     }
 
     /// <summary>Gives the lease up unanswered.</summary>

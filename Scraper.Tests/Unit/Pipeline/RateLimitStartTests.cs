@@ -73,4 +73,42 @@ public class RateLimitStartTests
         Assert.Equal(Requests, answered);
         Assert.True(RateLimitGroupTests.MaxInAnyWindow(exchange.Counted, TimeSpan.FromSeconds(1)) <= 10);
     }
+
+    // The first requests of a fresh process wait in the process — before their bytes leave and after
+    // the answer's bytes arrived — for up to coldMs; later ones for 0-5 ms after the answer. The whole
+    // latency is on the way back, so the next slice may reach the exchange the moment it is granted:
+    // a booking earlier than its request's arrival would let the exchange count eleven in a second.
+    [Theory]
+    [InlineData(20, 100)]
+    [InlineData(20, 300)]
+    [InlineData(200, 150)]
+    [InlineData(1000, 150)]
+    public void Client_delays_on_the_first_requests_never_book_a_request_before_it_arrived(int latencyMs, int coldMs)
+    {
+        var scheduler = NewScheduler();
+        using var group = new RateLimitGroup("candles", new RateLimitOptions(), scheduler);
+        var exchange = new SimulatedExchange(scheduler);
+        var random = new Random(latencyMs + coldMs);
+        var leases = new List<RateLimitLease>();
+        const int Requests = 120;
+        for (var i = 0; i < Requests; i++)
+        {
+            group.Acquire().Subscribe(lease =>
+            {
+                var cold = leases.Count < 25 ? TimeSpan.FromMilliseconds(coldMs / 3 + random.Next(0, coldMs - coldMs / 3 + 1)) : TimeSpan.Zero;
+                leases.Add(lease);
+                var client = TimeSpan.FromMilliseconds(random.Next(0, 6));
+                exchange.Send(lease, TimeSpan.Zero, TimeSpan.FromMilliseconds(latencyMs), beforeWire: cold, afterWire: cold + client);
+            });
+        }
+
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(60).Ticks);
+
+        Assert.Equal(Requests, leases.Count);
+        // A tick of slack: the virtual stopwatch rounds.
+        var early = leases.Where(l => l.Booked + TimeSpan.FromTicks(1) < exchange.Arrivals[l]).Select(l => $"#{leases.IndexOf(l)} {(exchange.Arrivals[l] - l.Booked!.Value).Ticks} ticks").ToList();
+        Assert.True(early.Count == 0, "booked before arrival: " + string.Join(", ", early));
+        Assert.Equal(0, exchange.Refused);
+        Assert.True(RateLimitGroupTests.MaxInAnyWindow(exchange.Counted, TimeSpan.FromSeconds(1)) <= 10);
+    }
 }

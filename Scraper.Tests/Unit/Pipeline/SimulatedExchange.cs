@@ -21,28 +21,39 @@ internal sealed class SimulatedExchange(TestScheduler scheduler, int limit = 10)
     /// <summary>One edge of fixed buckets (the count starts again at every edge); null: a sliding window.</summary>
     public DateTimeOffset? BucketEdge { get; set; }
 
+    /// <summary>When each request of ours arrived, counted or refused.</summary>
+    public Dictionary<RateLimitLease, DateTimeOffset> Arrivals { get; } = [];
+
+    /// <summary>Whether answers carry the round trip as the connection saw it (the client's does).</summary>
+    public bool AtWire { get; init; } = true;
+
     /// <summary>Requests refused with a 429.</summary>
     public int Refused { get; private set; }
 
     /// <summary>
     /// Sends one request of the lease: it arrives after <paramref name="there"/>, its answer comes
     /// back after <paramref name="back"/>, and <paramref name="answered"/> runs just before the lease is completed.
+    /// The client's own delays — before the request's bytes leave (<paramref name="beforeWire"/>: a cold
+    /// connection, JIT, a thread-pool wake-up) and between the answer's bytes arriving and the lease being
+    /// completed (<paramref name="afterWire"/>) — are in the round trip the client measures, not at the wire.
     /// </summary>
-    public void Send(RateLimitLease lease, TimeSpan there, TimeSpan back, Action? answered = null)
+    public void Send(RateLimitLease lease, TimeSpan there, TimeSpan back, Action? answered = null, TimeSpan beforeWire = default, TimeSpan afterWire = default)
     {
+        var wire = AtWire ? new WireTiming(there + back, afterWire) : null;
         var sent = scheduler.Now;
-        scheduler.Schedule(there, () =>
+        scheduler.Schedule(beforeWire + there, () =>
         {
             var now = scheduler.Now;
+            Arrivals[lease] = now;
             var inWindow = Counted.Count(a => InWindow(a, now));
             var allowed = inWindow < limit;
             if (allowed) Counted.Add(now);
             else Refused++;
             var remaining = allowed ? limit - inWindow - 1 : 0;
-            scheduler.Schedule(back, () =>
+            scheduler.Schedule(back + afterWire, () =>
             {
                 answered?.Invoke();
-                lease.Complete(scheduler.Now - sent, allowed ? ExchangeOutcome.Success : ExchangeOutcome.RateLimited, new RemainingRequests("candles", remaining), null);
+                lease.Complete(scheduler.Now - sent, allowed ? ExchangeOutcome.Success : ExchangeOutcome.RateLimited, new RemainingRequests("candles", remaining), null, wire);
             });
         });
     }

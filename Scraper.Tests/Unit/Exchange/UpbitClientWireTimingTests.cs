@@ -1,0 +1,77 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Scraper.Domain;
+using Scraper.Exchange;
+using static Scraper.Tests.Exchange.ClientTestKit;
+
+namespace Scraper.Tests.Exchange;
+
+/// <summary>
+/// Each request's round trip as its connection saw it, against a real HTTP server on 127.0.0.1:
+/// it belongs to that request even when several are in flight, and holds none of the client's time
+/// before the bytes leave or after they arrive.
+/// </summary>
+public sealed class UpbitClientWireTimingTests
+{
+    // The server holds each answer for twice the candle count in ms: requests tell their own delay.
+    private static async Task Delayed(HttpContext context)
+    {
+        var count = int.Parse(context.Request.Query["count"].ToString(), CultureInfo.InvariantCulture);
+        await Task.Delay(TimeSpan.FromMilliseconds(2 * count));
+        await LoopbackServer.Json(200, Array(MinuteCandle()))(context);
+    }
+
+    private static CandleQuery Query(int count) => MinuteQuery with { Count = count };
+
+    [Fact]
+    public async Task Concurrent_requests_each_get_their_own_round_trip_at_the_wire()
+    {
+        await using var server = await LoopbackServer.StartAsync(Delayed);
+        using var client = NewClient(server);
+        await client.GetCandlesAsync(Query(1), CancellationToken.None); // the server's own first-request costs
+
+        for (var round = 0; round < 2; round++) // the second round reuses the connections
+        {
+            int[] counts = [25, 75, 150];
+            var responses = await Task.WhenAll(counts.Select(c => client.GetCandlesAsync(Query(c), CancellationToken.None)));
+
+            for (var i = 0; i < counts.Length; i++)
+            {
+                var response = responses[i];
+                Assert.True(response.IsSuccess, response.Detail);
+                Assert.NotNull(response.Wire);
+                var delay = TimeSpan.FromMilliseconds(2 * counts[i]);
+                // Each its own delay (the server's timer may fire a few ms early), well below the next one's.
+                Assert.InRange(response.Wire.RoundTrip, delay - TimeSpan.FromMilliseconds(5), delay + TimeSpan.FromMilliseconds(95));
+                Assert.True(response.Wire.RoundTrip + response.Wire.SinceAnswer <= response.Duration,
+                    $"wire {response.Wire.RoundTrip.TotalMilliseconds} ms + {response.Wire.SinceAnswer.TotalMilliseconds} ms > {response.Duration.TotalMilliseconds} ms");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Time_the_client_spends_before_the_bytes_leave_is_not_in_the_wire_round_trip()
+    {
+        await using var server = await LoopbackServer.StartAsync(Delayed);
+        using var client = NewClient(server);
+
+        // The first request of a client pays for the connection (and, here, its JIT); the wire does not.
+        var response = await client.GetCandlesAsync(Query(50), CancellationToken.None);
+
+        Assert.True(response.IsSuccess, response.Detail);
+        Assert.NotNull(response.Wire);
+        Assert.InRange(response.Wire.RoundTrip, TimeSpan.FromMilliseconds(95), response.Duration);
+        Assert.True(response.Wire.SinceAnswer >= TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task A_request_that_never_reached_a_connection_has_no_wire_timing()
+    {
+        using var client = NewClient(new Uri("http://127.0.0.1:1/"));
+
+        var response = await client.GetCandlesAsync(MinuteQuery, CancellationToken.None);
+
+        Assert.Equal(ExchangeOutcome.Transient, response.Outcome);
+        Assert.Null(response.Wire);
+    }
+}
