@@ -12,8 +12,9 @@ namespace Scraper.Pipeline;
 /// answered (so it arrived less than a window earlier). A count below that is impossible in a sliding
 /// window, whoever else is on the IP: the count started again in between, so an edge lies after the
 /// earliest of those that the count left out and before this answer. One such answer is enough.
-/// To see one early, the first full slice after the slow start's probe keeps one place back for half a window: a bucket's edge then
-/// falls between two groups of requests whatever its phase.
+/// To see one early, the first full slice after the slow start's probe keeps one place back for a tenth
+/// of a window (<see cref="FirstSliceHold"/>): a bucket's edge then falls between two groups of requests
+/// less than a window apart whatever its phase.
 /// </para>
 /// <para>
 /// A request of ours may be in bucket j when it can have arrived after edge j's earliest instant and
@@ -37,6 +38,13 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
     public TimeSpan Uncertainty => Known ? _hi - _lo : options.Window;
 
     private TimeSpan W => options.Window;
+
+    /// <summary>
+    /// How long the first full slice keeps one place back. Any split shows an edge in the first window
+    /// (it lies between the two groups or between the second and the next slice), and on a sliding
+    /// window the place kept back costs at most this much once, so it is short.
+    /// </summary>
+    public static TimeSpan FirstSliceHold(TimeSpan window) => window / 10;
 
     /// <summary>One place less while the first full slice keeps one back (never while the edge is known).</summary>
     public int HeldBack(DateTimeOffset now) => !Known && now < _holdUntil ? 1 : 0;
@@ -66,7 +74,7 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
         if (used is not { } count) return;
         // The slow start's lone probe answered: the full slice follows. Evidence needs answers back well
         // within a window; at longer round trips the split would only cost.
-        _holdUntil ??= _ours.Count == 1 && now - lease.GrantedAt < W / 4 ? now + W / 2 : DateTimeOffset.MinValue;
+        _holdUntil ??= _ours.Count == 1 && now - lease.GrantedAt < W / 4 ? now + FirstSliceHold(W) : DateTimeOffset.MinValue;
         // A count that leaves out this request itself is no count of its window (another group's header, a changed limit).
         if (!counted || count < 1) return;
         if (Known && !Explains(r, count)) Forget();
