@@ -30,6 +30,10 @@ public sealed class UnreachableExchangeTests : IDisposable
         var skipLines = lines.Where(l => l.Contains("skipped", StringComparison.Ordinal) && !l.Contains("backfill pass done", StringComparison.Ordinal)).ToList();
         Assert.True(skipLines.Count == 2, $"{skipLines.Count} lines about skipped windows:\n{string.Join("\n", skipLines.Take(5))}");
         Assert.Contains("windows skipped (gave up after retries): 15 in all over", skipLines[1], StringComparison.Ordinal);
-        Assert.True(lines.Length <= 20, $"{lines.Length} log lines:\n{daemon.Stderr}");
+        // Lines that count time, not windows, are left out: progress every 10 s, and the stream's tries to
+        // connect between the end of the pass and the stop (a busy machine's slower back-off adds some).
+        var timed = new[] { "CandleCollector: backfill 0.0%", "LiveFollower: stream connection" };
+        var perWindow = lines.Where(l => !timed.Any(t => l.Contains(t, StringComparison.Ordinal))).ToList();
+        Assert.True(perWindow.Count <= 17, $"{perWindow.Count} log lines besides progress and stream retries:\n{daemon.Stderr}");
     }
 }
