@@ -148,15 +148,15 @@ internal sealed class RateLimitGroup : IDisposable
             var now = Now;
             RecoverLocked(now);
             var arrivedBy = _arrivals.Book(lease, now, duration, outcome == ExchangeOutcome.Success, wire);
-            _buckets.Answered(lease, now, outcome, _options.RequestsPerWindow - remaining?.Second);
+            var used = _options.RequestsPerWindow - remaining?.Second;
+            _buckets.Answered(lease, now, outcome, used);
             if (!_warm) _warmAt = now;
             _warm = true;
 
-            if (remaining is not null)
+            if (used is { } count)
             {
-                var used = _options.RequestsPerWindow - remaining.Second;
-                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, used, OursAtMostLocked(arrivedBy), lease.HeldAtGrant);
-                pause = ReconcileLocked(arrivedBy, used);
+                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, count, OursAtMostLocked(arrivedBy), lease.HeldAtGrant);
+                pause = ReconcileLocked(arrivedBy, count);
             }
 
             switch (outcome)

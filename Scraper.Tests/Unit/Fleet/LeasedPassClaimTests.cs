@@ -55,6 +55,9 @@ public sealed class LeasedPassClaimTests : IDisposable
         return [.. WindowPlanner.Split(Btc, [new TimeRange(cell, cell + chunks * span)])];
     }
 
+    /// <summary>An exchange that never answers: the windows of a claimed chunk stay in flight.</summary>
+    private static Task<ExchangeResponse<IReadOnlyList<Candle>>> Unanswered(CandleQuery _) => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task;
+
     private static async Task UntilAsync(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++) await Task.Delay(10);
@@ -65,7 +68,7 @@ public sealed class LeasedPassClaimTests : IDisposable
     public async Task A_scraper_keeps_two_chunks_of_the_backlog_a_second_of_its_budget_each_not_more()
     {
         var leases = new TestLeases(TimeSpan.FromSeconds(30), _time);
-        var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task);
+        var (pass, store, limiter) = Build(leases, Unanswered);
         using var _ = store;
         using var __ = limiter;
         var plan = WholeChunks(15);
@@ -81,7 +84,7 @@ public sealed class LeasedPassClaimTests : IDisposable
     public async Task A_scraper_holding_small_chunks_claims_until_it_holds_two_chunks_worth_of_windows()
     {
         var leases = new TestLeases(TimeSpan.FromSeconds(30), _time);
-        var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task);
+        var (pass, store, limiter) = Build(leases, Unanswered);
         using var _ = store;
         using var __ = limiter;
         // One window in each of 30 chunks, as at the start and the end of a series.
@@ -99,7 +102,7 @@ public sealed class LeasedPassClaimTests : IDisposable
     public async Task Chunks_others_fetched_meanwhile_are_dropped_from_the_plan_together_not_claimed_one_by_one()
     {
         var leases = new TestLeases(TimeSpan.FromSeconds(30), _time);
-        var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task);
+        var (pass, store, limiter) = Build(leases, Unanswered);
         using var _ = store;
         using var __ = limiter;
         var plan = WholeChunks(15);
@@ -147,7 +150,7 @@ public sealed class LeasedPassClaimTests : IDisposable
         var (pass, store, limiter) = Build(leases, q =>
         {
             queries.Enqueue(q);
-            return new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task;
+            return Unanswered(q);
         });
         using var _ = store;
         using var __ = limiter;
@@ -172,7 +175,7 @@ public sealed class LeasedPassClaimTests : IDisposable
     {
         using var leases = new TestLeases(TimeSpan.FromSeconds(30), _time);
         var drops = new DroppedLeases();
-        var (pass, store, limiter) = Build(leases, _ => new TaskCompletionSource<ExchangeResponse<IReadOnlyList<Candle>>>().Task, drops);
+        var (pass, store, limiter) = Build(leases, Unanswered, drops);
         using var _ = store;
         using var __ = limiter;
         var plan = WholeChunks(15);
