@@ -1,0 +1,125 @@
+using System.Reactive.Concurrency;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Reactive.Testing;
+using Scraper.Exchange;
+using Scraper.Pipeline;
+
+namespace Scraper.Tests.Pipeline;
+
+/// <summary>
+/// Long scripted runs of one group in virtual time against <see cref="SimulatedExchange"/> (60-day
+/// backfills: sliding and fixed buckets, jitter, 429s, another client on the IP, requests given up
+/// unanswered). Every decision the limiter takes shows in when it grants, how many places it counted
+/// as ours then, and where it booked each answer: a change of how the limiter computes must not change
+/// any of them. The recorded sequences were computed by the limiter as it was before its places got a
+/// class of their own (commit a941fe1).
+/// </summary>
+public class RateLimitReplayTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private const int Requests = 432;
+
+    /// <summary>The scenario's name, and the grants and the digest of the sequence the old limiter produced.</summary>
+    public static TheoryData<string, int, string> Recorded => new()
+    {
+        { "sliding 20 ms ± 5", 432, "C4F421A2E9F235E7" },
+        { "sliding 200 ms ± 50", 432, "FF2168B9BC94DEAE" },
+        { "sliding 1 s, 20 dropped", 432, "8BD43FC48CE04D41" },
+        { "fixed bucket 137 ms, 20 ms ± 3, sliding from 20 s", 435, "A4144748F08EB1E3" },
+        { "fixed bucket 620 ms, 200 ms ± 3", 432, "13834E54F78AB0A0" },
+        { "another client from 10 s to 30 s, reserve 1", 437, "50771B169D6209F8" },
+        { "another client from 10 s to 30 s, no reserve", 441, "AB8C0530F6C4306D" },
+    };
+
+    private sealed record Run(List<RateLimitLease> Grants, int Refused, long AllocatedBytes);
+
+    private static Run Replay(string scenario)
+    {
+        var scheduler = new TestScheduler();
+        scheduler.AdvanceTo(T0.UtcTicks);
+        var reserve = scenario.Contains("reserve 1", StringComparison.Ordinal);
+        using var group = new RateLimitGroup("candles", new RateLimitOptions { ReserveForOthers = reserve ? 1 : 0 }, scheduler);
+        var exchange = new SimulatedExchange(scheduler);
+        var (latencyMs, jitterMs) = scenario switch
+        {
+            _ when scenario.Contains("200 ms ± 50", StringComparison.Ordinal) => (200, 50),
+            _ when scenario.Contains("1 s", StringComparison.Ordinal) => (1000, 0),
+            _ when scenario.Contains("200 ms", StringComparison.Ordinal) => (200, 3),
+            _ when scenario.Contains("± 3", StringComparison.Ordinal) => (20, 3),
+            _ => (20, 5),
+        };
+        if (scenario.StartsWith("fixed bucket 137", StringComparison.Ordinal))
+        {
+            exchange.BucketEdge = T0.AddMilliseconds(137);
+            scheduler.Schedule(TimeSpan.FromSeconds(20), () => exchange.BucketEdge = null);
+        }
+        if (scenario.StartsWith("fixed bucket 620", StringComparison.Ordinal)) exchange.BucketEdge = T0.AddMilliseconds(620);
+        if (scenario.StartsWith("another client", StringComparison.Ordinal)) Others(scheduler, exchange);
+
+        var random = new Random(scenario.Length * 31 + latencyMs);
+        var grants = new List<RateLimitLease>();
+        var retried = 0; // one retry per 429, 100 ms after the answer that follows it
+        TimeSpan Way() => TimeSpan.FromMilliseconds(latencyMs / 2.0 + random.Next(0, jitterMs + 1));
+        void Attempt()
+        {
+            group.Acquire().Subscribe(lease =>
+            {
+                grants.Add(lease);
+                // Every twentieth given up unanswered: its place stays held for the in-flight hold.
+                if (scenario.Contains("dropped", StringComparison.Ordinal) && grants.Count % 20 == 7)
+                {
+                    lease.Dispose();
+                    return;
+                }
+                exchange.Send(lease, Way(), Way(), () =>
+                {
+                    if (exchange.Refused <= retried) return;
+                    retried++;
+                    scheduler.Schedule(TimeSpan.FromMilliseconds(100), Attempt);
+                });
+            });
+        }
+        for (var i = 0; i < Requests; i++) Attempt();
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(Requests / 2).Ticks);
+        return new Run(grants, exchange.Refused, GC.GetAllocatedBytesForCurrentThread() - allocated);
+    }
+
+    /// <summary>Another client on the IP: up to four requests every 300 ms from 10 s to 30 s, each counted if the window has room.</summary>
+    private static void Others(TestScheduler scheduler, SimulatedExchange exchange)
+    {
+        for (var at = TimeSpan.FromSeconds(10); at < TimeSpan.FromSeconds(30); at += TimeSpan.FromMilliseconds(300))
+        {
+            scheduler.Schedule(at, () =>
+            {
+                for (var i = 0; i < 4; i++)
+                {
+                    var now = scheduler.Now;
+                    if (exchange.Counted.Count(a => a > now - TimeSpan.FromSeconds(1)) < 10) exchange.Counted.Add(now);
+                }
+            });
+        }
+    }
+
+    /// <summary>When each permit was granted, the places ours held then, and where its answer was booked.</summary>
+    private static string Digest(List<RateLimitLease> grants)
+    {
+        var text = new StringBuilder();
+        foreach (var lease in grants) text.Append((lease.GrantedAt - T0).Ticks).Append(':').Append(lease.HeldAtGrant).Append(':').Append(lease.Booked is { } b ? (b - T0).Ticks : -1).Append(';');
+        return Convert.ToHexString(SHA256.HashData(Encoding.ASCII.GetBytes(text.ToString())))[..16];
+    }
+
+    [Theory]
+    [MemberData(nameof(Recorded))]
+    public void A_long_replay_grants_exactly_as_recorded(string scenario, int grants, string digest)
+    {
+        var run = Replay(scenario);
+
+        output.WriteLine($"{scenario}: {run.Grants.Count} grants, {run.Refused} refused, last at {(run.Grants[^1].GrantedAt - T0).TotalSeconds:0.000} s, digest {Digest(run.Grants)}");
+        foreach (var lease in run.Grants.Take(24)) output.WriteLine($"  {(lease.GrantedAt - T0).TotalMilliseconds:0.000} ms, held {lease.HeldAtGrant}, booked {(lease.Booked - T0)?.TotalMilliseconds:0.000}");
+        Assert.Equal(grants, run.Grants.Count);
+        Assert.Equal(digest, Digest(run.Grants));
+    }
+}
