@@ -39,6 +39,7 @@ internal sealed class RateLimitGroup : IDisposable
     private readonly IStopwatch _clock;
     private readonly DateTimeOffset _origin;
     private readonly SerialDisposable _dispatch = new();
+    private readonly Action _dispatchAction; // one delegate for every wake-up
     private DateTimeOffset? _dispatchAt;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private DateTimeOffset _othersCountedAt = DateTimeOffset.MinValue; // the latest count phantom places stand for
@@ -64,7 +65,8 @@ internal sealed class RateLimitGroup : IDisposable
         _share = SharePolicy.Initial(options, Now);
         _warm = !options.SlowStart;
         _block = block ?? new IpBlock(scheduler, options);
-        _block.OnChange(() => _scheduler.Schedule(Dispatch));
+        _dispatchAction = Dispatch;
+        _block.OnChange(() => _scheduler.Schedule(_dispatchAction));
     }
 
     /// <summary>The recent round trips (tests seed them).</summary>
@@ -217,7 +219,7 @@ internal sealed class RateLimitGroup : IDisposable
 
     private void Dispatch()
     {
-        var granted = new List<(IObserver<RateLimitLease> Observer, RateLimitLease Lease)>();
+        List<(IObserver<RateLimitLease> Observer, RateLimitLease Lease)>? granted = null;
         lock (_gate)
         {
             _dispatchAt = null;
@@ -234,7 +236,9 @@ internal sealed class RateLimitGroup : IDisposable
             _places.Prune(now, window);
             // Slow start: one request until the first answer shows the way is clear.
             var permits = PermitsLocked(now);
-            if (_waiters.First is not null && HasRoomLocked(now, permits))
+            // Counted once: every grant takes one more place, of ours, until well after now.
+            var (all, ours) = _waiters.First is null ? (0, 0) : _places.Occupied(now, window);
+            if (_waiters.First is not null && HasRoomLocked(now, permits, all, ours))
             {
                 switch (_block.Admit(out var retryIn, out var epoch))
                 {
@@ -243,17 +247,23 @@ internal sealed class RateLimitGroup : IDisposable
                         return;
                     case Admission.Probe:
                         // Only the probe goes; its answer reopens every group (or blocks again).
-                        granted.Add(GrantLocked(now, epoch, probe: true));
+                        granted = [GrantLocked(now, epoch, probe: true, held: ours + 1)];
                         break;
                     default:
-                        while (_waiters.First is not null && HasRoomLocked(now, permits)) granted.Add(GrantLocked(now, epoch, probe: false));
+                        granted = [];
+                        while (_waiters.First is not null && HasRoomLocked(now, permits, all, ours))
+                        {
+                            granted.Add(GrantLocked(now, epoch, probe: false, held: ++ours));
+                            all++;
+                        }
                         break;
                 }
             }
             // The next slice opens when enough places have come free (an answer may make that sooner).
             if (_waiters.Count > 0) ScheduleDispatchLocked(_warm ? NextFreeLocked(now) : now + _options.MaxInFlightHold);
         }
-        if (granted.Count > 0) _notices.Publish(new RateLimitSlice(Name, granted[0].Lease.GrantedAt, granted.Count, granted[0].Lease.IsProbe));
+        if (granted is null || granted.Count == 0) return;
+        _notices.Publish(new RateLimitSlice(Name, granted[0].Lease.GrantedAt, granted.Count, granted[0].Lease.IsProbe));
         foreach (var (observer, lease) in granted)
         {
             observer.OnNext(lease);
@@ -261,11 +271,11 @@ internal sealed class RateLimitGroup : IDisposable
         }
     }
 
-    private (IObserver<RateLimitLease>, RateLimitLease) GrantLocked(DateTimeOffset now, long epoch, bool probe)
+    /// <summary>A permit to the first waiting; <paramref name="held"/> of our places are taken with its own.</summary>
+    private (IObserver<RateLimitLease>, RateLimitLease) GrantLocked(DateTimeOffset now, long epoch, bool probe, int held)
     {
         var first = _waiters.First!;
         _waiters.RemoveFirst();
-        var held = _places.Occupied(now, WindowLocked()).Ours + 1;
         var lease = new RateLimitLease(this, now, epoch, probe) { HeldAtGrant = held };
         _places.Add(lease, now);
         _buckets.Granted(lease, now);
@@ -277,12 +287,9 @@ internal sealed class RateLimitGroup : IDisposable
         !_warm ? 1 : SharePolicy.Crowded(_share, _options, now) ? Math.Min(_pace.Permits, SharePolicy.Full(_options)) : Math.Max(1, _pace.Permits - _buckets.HeldBack(now));
 
     /// <summary>A place is free, and one of our own share (others' places are theirs to reuse).</summary>
-    private bool HasRoomLocked(DateTimeOffset now, int permits)
-    {
-        var (all, ours) = _places.Occupied(now, WindowLocked());
-        return ours < _share.Limit && (all < permits || now >= ProbeAtLocked()) && !OneAtATimeLocked(now)
-            || BucketsLocked(now) && _buckets.HasRoom(now, _share.Limit);
-    }
+    private bool HasRoomLocked(DateTimeOffset now, int permits, int all, int ours) =>
+        ours < _share.Limit && (all < permits || now >= ProbeAtLocked()) && !OneAtATimeLocked(now)
+        || BucketsLocked(now) && _buckets.HasRoom(now, _share.Limit);
 
     /// <summary>Fixed buckets are known, the group alone on the IP and at full pace: a bucket with room may take a slice.</summary>
     private bool BucketsLocked(DateTimeOffset now) => _warm && _buckets.Known && _pace.Permits == _options.RequestsPerWindow && _pace.Penalty == TimeSpan.Zero && !SharePolicy.Crowded(_share, _options, now) && !OneAtATimeLocked(now);
@@ -307,7 +314,7 @@ internal sealed class RateLimitGroup : IDisposable
         if (_dispatchAt is { } pending && pending <= at) return;
         _dispatchAt = at;
         var delay = at - Now;
-        _dispatch.Disposable = _scheduler.Schedule(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Dispatch);
+        _dispatch.Disposable = _scheduler.Schedule(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, _dispatchAction);
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ public class RateLimitReplayTests(Xunit.Abstractions.ITestOutputHelper output)
         { "another client from 10 s to 30 s, no reserve", 441, "AB8C0530F6C4306D" },
     };
 
-    private sealed record Run(List<RateLimitLease> Grants, int Refused, long AllocatedBytes);
+    private sealed record Run(List<RateLimitLease> Grants, int Refused, long AllocatedBytes, TimeSpan Cpu);
 
     private static Run Replay(string scenario)
     {
@@ -83,8 +83,10 @@ public class RateLimitReplayTests(Xunit.Abstractions.ITestOutputHelper output)
         for (var i = 0; i < Requests; i++) Attempt();
 
         var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         scheduler.AdvanceBy(TimeSpan.FromSeconds(Requests / 2).Ticks);
-        return new Run(grants, exchange.Refused, GC.GetAllocatedBytesForCurrentThread() - allocated);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        return new Run(grants, exchange.Refused, GC.GetAllocatedBytesForCurrentThread() - allocated, elapsed);
     }
 
     /// <summary>Another client on the IP: up to four requests every 300 ms from 10 s to 30 s, each counted if the window has room.</summary>
@@ -121,5 +123,25 @@ public class RateLimitReplayTests(Xunit.Abstractions.ITestOutputHelper output)
         foreach (var lease in run.Grants.Take(24)) output.WriteLine($"  {(lease.GrantedAt - T0).TotalMilliseconds:0.000} ms, held {lease.HeldAtGrant}, booked {(lease.Booked - T0)?.TotalMilliseconds:0.000}");
         Assert.Equal(grants, run.Grants.Count);
         Assert.Equal(digest, Digest(run.Grants));
+    }
+
+    /// <summary>
+    /// What a grant may allocate, with its answer and the simulated exchange's own share: the lease, its
+    /// place and the scheduler's work, not a list of the window's places for every permit and answer.
+    /// </summary>
+    private const int MaxBytesPerGrant = 3000;
+
+    [Fact]
+    public void A_long_replay_allocates_little_per_grant()
+    {
+        Replay("sliding 20 ms ± 5"); // the first run pays for what is created once (JIT, statics)
+        var runs = Recorded.Select(row => Replay((string)row[0])).ToList();
+
+        var grants = runs.Sum(r => r.Grants.Count);
+        var perGrant = runs.Sum(r => r.AllocatedBytes) / (double)grants;
+        // The time is only printed: a busy machine's is no measure.
+        output.WriteLine($"{perGrant:0} bytes allocated per grant (the simulated exchange's own included), {grants} grants, {runs.Sum(r => r.Cpu.TotalMicroseconds) / grants:0.0} µs per grant");
+        foreach (var (run, row) in runs.Zip(Recorded)) output.WriteLine($"  {row[0]}: {run.AllocatedBytes / (double)run.Grants.Count:0} bytes per grant");
+        Assert.True(perGrant < MaxBytesPerGrant, $"{perGrant:0} bytes per grant, at most {MaxBytesPerGrant} expected");
     }
 }
