@@ -90,6 +90,15 @@ internal sealed class RateLimitGroup : IDisposable
     /// <summary>Every slice of permits as it leaves, before its attempts are told; one notification at a time.</summary>
     public IObservable<RateLimitSlice> Slices => _notices.Slices;
 
+    /// <summary>Every fixed-bucket edge learnt from the answers or forgotten, as it happens; one notification at a time.</summary>
+    public IObservable<RateLimitBucketEdge> BucketEdges => _notices.BucketEdges;
+
+    /// <summary>Whether the exchange is known to count in fixed buckets, and how wide the interval an edge lies in is (a window while unknown).</summary>
+    public (bool Known, TimeSpan Uncertainty) BucketEdge
+    {
+        get { lock (_gate) return (_buckets.Known, _buckets.Uncertainty); }
+    }
+
     /// <summary>The window currently enforced: the exchange's window plus the margin.</summary>
     public TimeSpan CurrentWindow
     {
@@ -142,13 +151,16 @@ internal sealed class RateLimitGroup : IDisposable
     internal void OnResponse(RateLimitLease lease, TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration, WireTiming? wire)
     {
         RateLimitPause? pause = null;
+        RateLimitBucketEdge? edge = null;
         lock (_gate)
         {
             var now = Now;
             RecoverLocked(now);
             var arrivedBy = _arrivals.Book(lease, now, duration, outcome == ExchangeOutcome.Success, wire);
             var used = _options.RequestsPerWindow - remaining?.Second;
+            var knew = _buckets.Known;
             _buckets.Answered(lease, now, outcome, used);
+            if (_buckets.Known != knew) edge = new RateLimitBucketEdge(Name, _buckets.Known, _buckets.Uncertainty);
             if (!_warm) _warmAt = now;
             _warm = true;
 
@@ -181,6 +193,7 @@ internal sealed class RateLimitGroup : IDisposable
         // Any answer but a 418 (or a failure to reach the exchange) shows the IP is open again.
         if (lease.IsProbe && outcome != ExchangeOutcome.Banned) _block.ProbeAnswered(reachedExchange: outcome != ExchangeOutcome.Transient);
         if (pause is not null) _notices.Publish(pause);
+        if (edge is not null) _notices.Publish(edge);
     }
 
     /// <summary>Answers a lease given up without an answer: its place stays held; a probe lets another go.</summary>

@@ -1,5 +1,4 @@
 using System.Reactive.Concurrency;
-using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Reactive.Testing;
@@ -61,7 +60,6 @@ public class RateLimitReplayTests(Xunit.Abstractions.ITestOutputHelper output)
         var random = new Random(scenario.Length * 31 + latencyMs);
         var grants = new List<RateLimitLease>();
         var edges = new List<TimeSpan>(); // the learnt bucket edge's uncertainty at each grant (a window while none is known)
-        var buckets = (FixedBucketEdge)typeof(RateLimitGroup).GetField("_buckets", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(group)!;
         var retried = 0; // one retry per 429, 100 ms after the answer that follows it
         TimeSpan Way() => TimeSpan.FromMilliseconds(latencyMs / 2.0 + random.Next(0, jitterMs + 1));
         void Attempt()
@@ -69,7 +67,7 @@ public class RateLimitReplayTests(Xunit.Abstractions.ITestOutputHelper output)
             group.Acquire().Subscribe(lease =>
             {
                 grants.Add(lease);
-                edges.Add(buckets.Uncertainty);
+                edges.Add(group.BucketEdge.Uncertainty);
                 // Every twentieth given up unanswered: its place stays held for the in-flight hold.
                 if (scenario.Contains("dropped", StringComparison.Ordinal) && grants.Count % 20 == 7)
                 {
