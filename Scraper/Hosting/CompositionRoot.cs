@@ -75,6 +75,8 @@ internal sealed class CompositionRoot : IDisposable
         {
             _running.Add(limiter.Pauses.Subscribe(p => RateLimitLog.Paused(limiterLog, p),
                 onError: e => _failures.Failure(limiter.Name, "limiter_failed", LogLevel.Critical, $"pause notifications ended: {e.GetType().Name}: {e.Message}")));
+            _running.Add(limiter.BucketEdges.Subscribe(e => RateLimitLog.BucketEdge(limiterLog, e),
+                onError: e => _failures.Failure(limiter.Name, "limiter_failed", LogLevel.Critical, $"bucket notifications ended: {e.GetType().Name}: {e.Message}")));
         }
         _telemetry.Watch([CandleLimiter, TickerLimiter, AccountsLimiter]);
         _clock = new ClockSkewMonitor(_telemetry, loggers.CreateLogger("Scraper.Clock"));

@@ -66,7 +66,7 @@ internal sealed class MetricsSubscriber(ScraperMetrics metrics) : IPipelineTelem
         }
     }
 
-    /// <summary>Keeps the limiter gauges (paused, enforced window) current at every scrape.</summary>
+    /// <summary>Keeps the limiter gauges (paused, enforced window, fixed-bucket edge) current at every scrape.</summary>
     public void Watch(IReadOnlyList<RateLimitGroup> limiters) =>
         metrics.Registry.AddBeforeCollectCallback(() =>
         {
@@ -74,6 +74,9 @@ internal sealed class MetricsSubscriber(ScraperMetrics metrics) : IPipelineTelem
             {
                 metrics.LimiterPaused.WithLabels(limiter.Name).Set(limiter.IsPaused ? 1 : 0);
                 metrics.LimiterWindow.WithLabels(limiter.Name).Set(limiter.CurrentWindow.TotalSeconds);
+                var (known, uncertainty) = limiter.BucketEdge;
+                metrics.LimiterBucketEdgeKnown.WithLabels(limiter.Name).Set(known ? 1 : 0);
+                metrics.LimiterBucketEdgeUncertainty.WithLabels(limiter.Name).Set(uncertainty.TotalSeconds);
             }
         });
 

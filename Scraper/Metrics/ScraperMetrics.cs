@@ -34,6 +34,8 @@ internal sealed class ScraperMetrics
         Banned = f.CreateCounter("upbit_banned_total", "HTTP 418 responses (IP blocked).", Group);
         LimiterPaused = f.CreateGauge("upbit_rate_limiter_paused", "1 while the group is paused by sec=0, 429 or 418.", Group);
         LimiterWindow = f.CreateGauge("upbit_rate_limiter_window_seconds", "Window the limiter currently enforces (1 s plus margin).", Group);
+        LimiterBucketEdgeKnown = f.CreateGauge("upbit_rate_limiter_bucket_edge_known", "1 once the limiter learnt from the exchange's answers that it counts in fixed buckets, and where an edge lies; 0 on a sliding window.", Group);
+        LimiterBucketEdgeUncertainty = f.CreateGauge("upbit_rate_limiter_bucket_edge_uncertainty_seconds", "Width of the interval the learnt bucket edge lies in; the whole window while none is known.", Group);
         // Absent until the first response with a Date header: an unknown skew is not a zero one.
         ClockSkew = f.CreateGauge("upbit_clock_skew_seconds", "This host's clock minus the exchange's (its Date header, at the middle of the round trip); positive when this host is ahead.",
             new GaugeConfiguration { SuppressInitialValue = true });
@@ -105,6 +107,8 @@ internal sealed class ScraperMetrics
     public Counter Banned { get; }
     public Gauge LimiterPaused { get; }
     public Gauge LimiterWindow { get; }
+    public Gauge LimiterBucketEdgeKnown { get; }
+    public Gauge LimiterBucketEdgeUncertainty { get; }
     public Gauge ClockSkew { get; }
     public Gauge BackfillProgress { get; }
     public Gauge BackfillEta { get; }

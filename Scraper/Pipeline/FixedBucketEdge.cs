@@ -26,7 +26,8 @@ namespace Scraper.Pipeline;
 /// </summary>
 internal sealed class FixedBucketEdge(RateLimitOptions options)
 {
-    private readonly List<FixedBucketRequest> _ours = [];
+    private readonly List<FixedBucketRequest> _ours = []; // in the order granted
+    private readonly List<FixedBucketRequest> _possible = []; // PossiblyIn's, kept to allocate it once
     private DateTimeOffset _lo; // edge 0 lies in (_lo, _hi]; edge j lies j windows later
     private DateTimeOffset _hi;
     private DateTimeOffset? _holdUntil; // the first full slice's place kept back
@@ -38,6 +39,8 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
     public TimeSpan Uncertainty => Known ? _hi - _lo : options.Window;
 
     private TimeSpan W => options.Window;
+
+    private TimeSpan Hold => options.MaxInFlightHold;
 
     /// <summary>
     /// How long the first full slice keeps one place back. Any split shows an edge in the first window
@@ -55,7 +58,12 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
     /// <summary>A permit was granted.</summary>
     public void Granted(RateLimitLease lease, DateTimeOffset now)
     {
-        _ours.RemoveAll(q => q.Latest(options.MaxInFlightHold) + 3 * W < now);
+        var kept = 0;
+        for (var i = 0; i < _ours.Count; i++)
+        {
+            if (_ours[i].Latest(Hold) + 3 * W >= now) _ours[kept++] = _ours[i];
+        }
+        _ours.RemoveRange(kept, _ours.Count - kept);
         _ours.Add(new FixedBucketRequest(lease));
     }
 
@@ -67,7 +75,7 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
     public void Answered(RateLimitLease lease, DateTimeOffset now, ExchangeOutcome outcome, int? used)
     {
         if (outcome == ExchangeOutcome.RateLimited) Forget();
-        if (_ours.Find(q => q.Lease == lease) is not { } r) return;
+        if (Find(lease) is not { } r) return;
         var counted = outcome == ExchangeOutcome.Success;
         r.AnsweredAt = now;
         r.Counted = counted;
@@ -99,6 +107,16 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
     /// <summary>Now when there is room, else the next bucket's latest start.</summary>
     public DateTimeOffset Next(DateTimeOffset now, int limit) => HasRoom(now, limit) ? now : Edge(_hi, Index(now) + 1);
 
+    /// <summary>The request of <paramref name="lease"/>: answers come in about the order of the grants, so from the latest.</summary>
+    private FixedBucketRequest? Find(RateLimitLease lease)
+    {
+        for (var i = _ours.Count - 1; i >= 0; i--)
+        {
+            if (_ours[i].Lease == lease) return _ours[i];
+        }
+        return null;
+    }
+
     /// <summary>The bucket whose edge has certainly passed at <paramref name="t"/> (later ones have not).</summary>
     private long Index(DateTimeOffset t) => (long)Math.Floor((t - _hi) / W);
 
@@ -106,10 +124,22 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
     private int PossiblyIn(long j)
     {
         var (start, end) = (Edge(_lo, j), Edge(_hi, j + 1));
-        var possible = _ours.Where(q => q.Latest(options.MaxInFlightHold) > start && q.GrantedAt < end).ToList();
-        var bound = possible.Count;
-        foreach (var r in _ours.Where(q => q.Anchor?.Bucket == j))
-            bound = Math.Min(bound, r.Anchor!.Value.Count + possible.Count(q => q != r && q.Latest(options.MaxInFlightHold) > r.GrantedAt));
+        _possible.Clear();
+        foreach (var q in _ours)
+        {
+            if (q.Latest(Hold) > start && q.GrantedAt < end) _possible.Add(q);
+        }
+        var bound = _possible.Count;
+        foreach (var r in _ours)
+        {
+            if (r.Anchor is not { } anchor || anchor.Bucket != j) continue;
+            var after = 0;
+            foreach (var q in _possible)
+            {
+                if (q != r && q.Latest(Hold) > r.GrantedAt) after++;
+            }
+            bound = Math.Min(bound, anchor.Count + after);
+        }
         return bound;
     }
 
@@ -117,18 +147,31 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
     private long? CertainBucket(FixedBucketRequest r)
     {
         var j = Index(r.GrantedAt);
-        return r.Latest(options.MaxInFlightHold) <= Edge(_lo, j + 1) ? j : null;
+        return r.Latest(Hold) <= Edge(_lo, j + 1) ? j : null;
     }
 
     /// <summary>The count fits the learnt buckets: not above what can be in r's bucket, not below what certainly came before it there.</summary>
     private bool Explains(FixedBucketRequest r, int count)
     {
-        var last = (long)Math.Floor((r.Latest(options.MaxInFlightHold) - _lo) / W);
+        var last = (long)Math.Floor((r.Latest(Hold) - _lo) / W);
         var most = 0;
-        for (var j = Index(r.GrantedAt); j <= last; j++) most = Math.Max(most, _ours.Count(q => q.Latest(options.MaxInFlightHold) > Edge(_lo, j) && q.GrantedAt < Edge(_hi, j + 1)));
+        for (var j = Index(r.GrantedAt); j <= last; j++)
+        {
+            var (start, end) = (Edge(_lo, j), Edge(_hi, j + 1));
+            var possible = 0;
+            foreach (var q in _ours)
+            {
+                if (q.Latest(Hold) > start && q.GrantedAt < end) possible++;
+            }
+            most = Math.Max(most, possible);
+        }
         if (count > most) return false;
         if (CertainBucket(r) is not { } bucket) return true;
-        var before = _ours.Count(q => q != r && q.Counted && q.AnsweredAt <= r.GrantedAt && CertainBucket(q) == bucket);
+        var before = 0;
+        foreach (var q in _ours)
+        {
+            if (q != r && q.Counted && q.AnsweredAt <= r.GrantedAt && CertainBucket(q) == bucket) before++;
+        }
         if (count < before + 1) return false;
         r.Anchor = (bucket, count);
         return true;
@@ -138,10 +181,21 @@ internal sealed class FixedBucketEdge(RateLimitOptions options)
     private void Learn(FixedBucketRequest r, int count)
     {
         var answered = r.AnsweredAt!.Value;
-        var before = _ours.Where(q => q != r && q.Counted && q.AnsweredAt <= r.GrantedAt && q.GrantedAt + W > answered).Select(q => q.GrantedAt).Order().ToList();
-        var left = before.Count - (count - 1); // at least this many of them were counted in an earlier bucket
+        bool Before(FixedBucketRequest q) => q != r && q.Counted && q.AnsweredAt <= r.GrantedAt && q.GrantedAt + W > answered;
+        var before = 0;
+        foreach (var q in _ours)
+        {
+            if (Before(q)) before++;
+        }
+        var left = before - (count - 1); // at least this many of them were counted in an earlier bucket
         if (left <= 0) return;
-        var (a, b) = (before[left - 1], answered);
+        // The left-th earliest grant of them: the largest of the left earliest.
+        var earliest = new LargestOf(left <= 64 ? stackalloc long[left] : new long[left]);
+        foreach (var q in _ours)
+        {
+            if (Before(q)) earliest.Offer(-q.GrantedAt.UtcTicks);
+        }
+        var (a, b) = (new DateTimeOffset(-earliest.Smallest, TimeSpan.Zero), answered);
         if (!Known)
         {
             (_lo, _hi, Known) = (a, b, true);

@@ -1,7 +1,6 @@
 using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
 using System.Reactive.Linq;
-using System.Reactive.Subjects;
 using Scraper.Exchange;
 
 namespace Scraper.Pipeline;
@@ -32,16 +31,15 @@ internal sealed class RateLimitGroup : IDisposable
     private readonly RateLimitOptions _options;
     private readonly IScheduler _scheduler;
     private readonly LinkedList<IObserver<RateLimitLease>> _waiters = new();
-    private readonly List<RateLimitSlot> _slots = new(); // permits still inside the window
+    private readonly WindowPlaces _places;
     private readonly IpBlock _block;
     private readonly ArrivalBooking _arrivals;
     private readonly FixedBucketEdge _buckets;
-    private readonly Subject<RateLimitPause> _pauses = new();
-    private readonly Subject<RateLimitSlice> _slices = new();
-    private readonly object _pausesGate = new(); // answers arrive on many threads; Rx observers take one notification at a time
+    private readonly RateLimitNotices _notices = new();
     private readonly IStopwatch _clock;
     private readonly DateTimeOffset _origin;
     private readonly SerialDisposable _dispatch = new();
+    private readonly Action _dispatchAction; // one delegate for every wake-up
     private DateTimeOffset? _dispatchAt;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private DateTimeOffset _othersCountedAt = DateTimeOffset.MinValue; // the latest count phantom places stand for
@@ -50,7 +48,6 @@ internal sealed class RateLimitGroup : IDisposable
     private bool _stopped;
     private bool _warm; // the first response has come back (slow start is over)
     private DateTimeOffset _warmAt = DateTimeOffset.MinValue; // when the first response came back
-    private bool _disposed;
 
     /// <summary>Creates the group; <paramref name="block"/> is shared by every group of the same IP (a group of its own when null).</summary>
     public RateLimitGroup(string name, RateLimitOptions options, IScheduler scheduler, IpBlock? block = null)
@@ -62,12 +59,14 @@ internal sealed class RateLimitGroup : IDisposable
         _origin = scheduler.Now;
         _clock = scheduler.StartStopwatch();
         _arrivals = new ArrivalBooking(options.RequestsPerWindow);
+        _places = new WindowPlaces(options);
         _buckets = new FixedBucketEdge(options);
         _pace = PacePolicy.Initial(options, Now);
         _share = SharePolicy.Initial(options, Now);
         _warm = !options.SlowStart;
         _block = block ?? new IpBlock(scheduler, options);
-        _block.OnChange(() => _scheduler.Schedule(Dispatch));
+        _dispatchAction = Dispatch;
+        _block.OnChange(() => _scheduler.Schedule(_dispatchAction));
     }
 
     /// <summary>The recent round trips (tests seed them).</summary>
@@ -86,10 +85,19 @@ internal sealed class RateLimitGroup : IDisposable
     }
 
     /// <summary>Every pause (sec=0 surprise, 429, 418), as it starts; one notification at a time.</summary>
-    public IObservable<RateLimitPause> Pauses => _pauses.AsObservable();
+    public IObservable<RateLimitPause> Pauses => _notices.Pauses;
 
     /// <summary>Every slice of permits as it leaves, before its attempts are told; one notification at a time.</summary>
-    public IObservable<RateLimitSlice> Slices => _slices.AsObservable();
+    public IObservable<RateLimitSlice> Slices => _notices.Slices;
+
+    /// <summary>Every fixed-bucket edge learnt from the answers or forgotten, as it happens; one notification at a time.</summary>
+    public IObservable<RateLimitBucketEdge> BucketEdges => _notices.BucketEdges;
+
+    /// <summary>Whether the exchange is known to count in fixed buckets, and how wide the interval an edge lies in is (a window while unknown).</summary>
+    public (bool Known, TimeSpan Uncertainty) BucketEdge
+    {
+        get { lock (_gate) return (_buckets.Known, _buckets.Uncertainty); }
+    }
 
     /// <summary>The window currently enforced: the exchange's window plus the margin.</summary>
     public TimeSpan CurrentWindow
@@ -143,19 +151,22 @@ internal sealed class RateLimitGroup : IDisposable
     internal void OnResponse(RateLimitLease lease, TimeSpan duration, ExchangeOutcome outcome, RemainingRequests? remaining, TimeSpan? blockDuration, WireTiming? wire)
     {
         RateLimitPause? pause = null;
+        RateLimitBucketEdge? edge = null;
         lock (_gate)
         {
             var now = Now;
             RecoverLocked(now);
             var arrivedBy = _arrivals.Book(lease, now, duration, outcome == ExchangeOutcome.Success, wire);
             var used = _options.RequestsPerWindow - remaining?.Second;
+            var knew = _buckets.Known;
             _buckets.Answered(lease, now, outcome, used);
+            if (_buckets.Known != knew) edge = new RateLimitBucketEdge(Name, _buckets.Known, _buckets.Uncertainty);
             if (!_warm) _warmAt = now;
             _warm = true;
 
             if (used is { } count)
             {
-                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, count, OursAtMostLocked(arrivedBy), lease.HeldAtGrant);
+                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, count, _places.OursAtMost(arrivedBy), lease.HeldAtGrant);
                 pause = ReconcileLocked(arrivedBy, count);
             }
 
@@ -163,7 +174,7 @@ internal sealed class RateLimitGroup : IDisposable
             {
                 case ExchangeOutcome.RateLimited:
                     _pace = PacePolicy.RateLimited(_pace, _options, now, alreadyPaused: now < _pausedUntil);
-                    _share = SharePolicy.RateLimited(_share, now, lease.GrantedAt, OursAtMostLocked(arrivedBy));
+                    _share = SharePolicy.RateLimited(_share, now, lease.GrantedAt, _places.OursAtMost(arrivedBy));
                     pause = PauseLocked(now + WindowLocked(), PauseReason.RateLimited) ?? pause;
                     break;
                 case ExchangeOutcome.Banned:
@@ -181,7 +192,8 @@ internal sealed class RateLimitGroup : IDisposable
         }
         // Any answer but a 418 (or a failure to reach the exchange) shows the IP is open again.
         if (lease.IsProbe && outcome != ExchangeOutcome.Banned) _block.ProbeAnswered(reachedExchange: outcome != ExchangeOutcome.Transient);
-        if (pause is not null) Publish(pause);
+        if (pause is not null) _notices.Publish(pause);
+        if (edge is not null) _notices.Publish(edge);
     }
 
     /// <summary>Answers a lease given up without an answer: its place stays held; a probe lets another go.</summary>
@@ -209,15 +221,7 @@ internal sealed class RateLimitGroup : IDisposable
     {
         Stop();
         _dispatch.Dispose();
-        lock (_pausesGate)
-        {
-            if (_disposed) return;
-            _disposed = true;
-            _pauses.OnCompleted();
-            _pauses.Dispose();
-            _slices.OnCompleted();
-            _slices.Dispose();
-        }
+        _notices.Dispose();
     }
 
     /// <summary>Now on the group's monotonic clock.</summary>
@@ -226,25 +230,9 @@ internal sealed class RateLimitGroup : IDisposable
     /// <summary>A monotonic instant as the scheduler's wall clock shows it now, for people.</summary>
     private DateTimeOffset WallTime(DateTimeOffset instant) => _scheduler.Now + (instant - Now);
 
-    private void Publish(RateLimitPause pause)
-    {
-        lock (_pausesGate)
-        {
-            if (!_disposed) _pauses.OnNext(pause);
-        }
-    }
-
-    private void Publish(RateLimitSlice slice)
-    {
-        lock (_pausesGate)
-        {
-            if (!_disposed) _slices.OnNext(slice);
-        }
-    }
-
     private void Dispatch()
     {
-        var granted = new List<(IObserver<RateLimitLease> Observer, RateLimitLease Lease)>();
+        List<(IObserver<RateLimitLease> Observer, RateLimitLease Lease)>? granted = null;
         lock (_gate)
         {
             _dispatchAt = null;
@@ -258,10 +246,12 @@ internal sealed class RateLimitGroup : IDisposable
             RecoverLocked(now);
             var window = WindowLocked();
             // Kept while answers may still count them: as long as the in-flight hold after the request.
-            _slots.RemoveAll(s => s.FreeAt(window, _options.MaxInFlightHold) + _options.MaxInFlightHold <= now);
+            _places.Prune(now, window);
             // Slow start: one request until the first answer shows the way is clear.
             var permits = PermitsLocked(now);
-            if (_waiters.First is not null && HasRoomLocked(now, permits))
+            // Counted once: every grant takes one more place, of ours, until well after now.
+            var (all, ours) = _waiters.First is null ? (0, 0) : _places.Occupied(now, window);
+            if (_waiters.First is not null && HasRoomLocked(now, permits, all, ours))
             {
                 switch (_block.Admit(out var retryIn, out var epoch))
                 {
@@ -270,17 +260,23 @@ internal sealed class RateLimitGroup : IDisposable
                         return;
                     case Admission.Probe:
                         // Only the probe goes; its answer reopens every group (or blocks again).
-                        granted.Add(GrantLocked(now, epoch, probe: true));
+                        granted = [GrantLocked(now, epoch, probe: true, held: ours + 1)];
                         break;
                     default:
-                        while (_waiters.First is not null && HasRoomLocked(now, permits)) granted.Add(GrantLocked(now, epoch, probe: false));
+                        granted = [];
+                        while (_waiters.First is not null && HasRoomLocked(now, permits, all, ours))
+                        {
+                            granted.Add(GrantLocked(now, epoch, probe: false, held: ++ours));
+                            all++;
+                        }
                         break;
                 }
             }
             // The next slice opens when enough places have come free (an answer may make that sooner).
             if (_waiters.Count > 0) ScheduleDispatchLocked(_warm ? NextFreeLocked(now) : now + _options.MaxInFlightHold);
         }
-        if (granted.Count > 0) Publish(new RateLimitSlice(Name, granted[0].Lease.GrantedAt, granted.Count, granted[0].Lease.IsProbe));
+        if (granted is null || granted.Count == 0) return;
+        _notices.Publish(new RateLimitSlice(Name, granted[0].Lease.GrantedAt, granted.Count, granted[0].Lease.IsProbe));
         foreach (var (observer, lease) in granted)
         {
             observer.OnNext(lease);
@@ -288,13 +284,13 @@ internal sealed class RateLimitGroup : IDisposable
         }
     }
 
-    private (IObserver<RateLimitLease>, RateLimitLease) GrantLocked(DateTimeOffset now, long epoch, bool probe)
+    /// <summary>A permit to the first waiting; <paramref name="held"/> of our places are taken with its own.</summary>
+    private (IObserver<RateLimitLease>, RateLimitLease) GrantLocked(DateTimeOffset now, long epoch, bool probe, int held)
     {
         var first = _waiters.First!;
         _waiters.RemoveFirst();
-        var held = OccupiedLocked(now).Count(s => !s.IsPhantom) + 1;
         var lease = new RateLimitLease(this, now, epoch, probe) { HeldAtGrant = held };
-        _slots.Add(new RateLimitSlot(now, lease));
+        _places.Add(lease, now);
         _buckets.Granted(lease, now);
         return (first.Value, lease);
     }
@@ -304,47 +300,26 @@ internal sealed class RateLimitGroup : IDisposable
         !_warm ? 1 : SharePolicy.Crowded(_share, _options, now) ? Math.Min(_pace.Permits, SharePolicy.Full(_options)) : Math.Max(1, _pace.Permits - _buckets.HeldBack(now));
 
     /// <summary>A place is free, and one of our own share (others' places are theirs to reuse).</summary>
-    private bool HasRoomLocked(DateTimeOffset now, int permits)
-    {
-        var occupied = OccupiedLocked(now).ToList();
-        return occupied.Count(s => !s.IsPhantom) < _share.Limit && (occupied.Count < permits || now >= ProbeAtLocked()) && !OneAtATimeLocked(now)
-            || BucketsLocked(now) && _buckets.HasRoom(now, _share.Limit);
-    }
+    private bool HasRoomLocked(DateTimeOffset now, int permits, int all, int ours) =>
+        ours < _share.Limit && (all < permits || now >= ProbeAtLocked()) && !OneAtATimeLocked(now)
+        || BucketsLocked(now) && _buckets.HasRoom(now, _share.Limit);
 
     /// <summary>Fixed buckets are known, the group alone on the IP and at full pace: a bucket with room may take a slice.</summary>
     private bool BucketsLocked(DateTimeOffset now) => _warm && _buckets.Known && _pace.Permits == _options.RequestsPerWindow && _pace.Penalty == TimeSpan.Zero && !SharePolicy.Crowded(_share, _options, now) && !OneAtATimeLocked(now);
 
-    /// <summary>The places still taken in the window at <paramref name="now"/>, ours and others'.</summary>
-    private IEnumerable<RateLimitSlot> OccupiedLocked(DateTimeOffset now) => _slots.Where(s => s.FreeAt(WindowLocked(), _options.MaxInFlightHold) > now);
-    private bool OneAtATimeLocked(DateTimeOffset now) => ReserveRules.OneAtATime(_options, now, _warmAt) && _slots.Any(s => s.InFlight);
-    private DateTimeOffset ProbeAtLocked() => ReserveRules.ProbeAt(_options, _othersCountedAt, _slots.Any(s => s.InFlight));
+    private bool OneAtATimeLocked(DateTimeOffset now) => ReserveRules.OneAtATime(_options, now, _warmAt) && _places.AnyInFlight;
+    private DateTimeOffset ProbeAtLocked() => ReserveRules.ProbeAt(_options, _othersCountedAt, _places.AnyInFlight);
 
     /// <summary>When the occupied places drop below the permits per slice, and our own below our share (or a kept place, a bucket, come first).</summary>
     private DateTimeOffset NextFreeLocked(DateTimeOffset now)
     {
         var permits = PermitsLocked(now);
         if (OneAtATimeLocked(now)) return now + _options.MaxInFlightHold; // the answer in flight dispatches
-        var whole = FreeBelowLocked(now, _slots, permits);
-        var next = Max(whole < ProbeAtLocked() ? whole : Max(now, ProbeAtLocked()), FreeBelowLocked(now, _slots.Where(s => !s.IsPhantom), _share.Limit));
+        var window = WindowLocked();
+        var whole = _places.FreeBelow(now, window, permits, oursOnly: false);
+        var next = Max(whole < ProbeAtLocked() ? whole : Max(now, ProbeAtLocked()), _places.FreeBelow(now, window, _share.Limit, oursOnly: true));
         if (_buckets.HoldEnds(now) is { } held && held < next) return held;
         return BucketsLocked(now) && _buckets.Next(now, _share.Limit) is var bucket && bucket < next ? bucket : next;
-    }
-
-    private DateTimeOffset FreeBelowLocked(DateTimeOffset now, IEnumerable<RateLimitSlot> slots, int limit)
-    {
-        var window = WindowLocked();
-        var frees = slots.Select(s => s.FreeAt(window, _options.MaxInFlightHold)).Where(f => f > now).Order().ToList();
-        return frees.Count < limit ? now : frees[frees.Count - limit];
-    }
-
-    /// <summary>
-    /// How many of our requests can at most have been counted in the exchange's window ending at
-    /// <paramref name="at"/>: bookings are the latest arrivals the round trips allow, give or take the margin.
-    /// </summary>
-    private int OursAtMostLocked(DateTimeOffset at)
-    {
-        var from = at - _options.Window - _options.BaseMargin;
-        return _slots.Count(s => !s.IsPhantom && s.Granted <= at + _options.BaseMargin && (s.InFlight || s.Booked > from));
     }
 
     private void ScheduleDispatchLocked(DateTimeOffset at)
@@ -352,7 +327,7 @@ internal sealed class RateLimitGroup : IDisposable
         if (_dispatchAt is { } pending && pending <= at) return;
         _dispatchAt = at;
         var delay = at - Now;
-        _dispatch.Disposable = _scheduler.Schedule(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Dispatch);
+        _dispatch.Disposable = _scheduler.Schedule(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, _dispatchAction);
     }
 
     /// <summary>
@@ -364,16 +339,12 @@ internal sealed class RateLimitGroup : IDisposable
     /// </summary>
     private RateLimitPause? ReconcileLocked(DateTimeOffset at, int usedByExchange)
     {
-        var from = at - _options.Window;
         if (_options.ReserveForOthers > 0 && at >= _othersCountedAt)
         {
             _othersCountedAt = at; // the latest count replaces the places the earlier ones held
-            _slots.RemoveAll(s => s.IsPhantom);
+            _places.RemoveOthers();
         }
-        var ours = _slots.Count(s => s.Granted <= at && (s.InFlight || s.Booked > from));
-        var missing = Math.Min(usedByExchange, _options.RequestsPerWindow) - ours;
-        if (missing <= 0) return null;
-        for (var i = 0; i < missing; i++) _slots.Add(new RateLimitSlot(at, null, ReserveRules.OthersBooking(_options, at)));
+        if (!_places.Reconcile(at, usedByExchange, ReserveRules.OthersBooking(_options, at))) return null;
         if (usedByExchange < _options.RequestsPerWindow) return null;
         var until = at + WindowLocked();
         return until > Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, WallTime(until), until - at - _options.Window) : null;

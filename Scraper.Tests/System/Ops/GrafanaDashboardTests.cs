@@ -79,6 +79,7 @@ public sealed partial class GrafanaDashboardTests
     [InlineData("upbit_remaining_requests")]
     [InlineData("upbit_rate_limited_total")]
     [InlineData("upbit_banned_total")]
+    [InlineData("upbit_rate_limiter_bucket_edge_known")]
     [InlineData("scraper_candles_stored_total")]
     [InlineData("scraper_newest_candle_timestamp_seconds")]
     [InlineData("scraper_covered_until_timestamp_seconds")]

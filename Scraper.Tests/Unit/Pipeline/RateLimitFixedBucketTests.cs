@@ -16,11 +16,12 @@ public class RateLimitFixedBucketTests(Xunit.Abstractions.ITestOutputHelper outp
     private const int Requests = 432;
 
     /// <summary>Runs the backfill; the exchange's counted arrivals, its refusals and the rate reached (1 = ten a second).</summary>
-    private (SimulatedExchange Exchange, double Rate) Run(int latencyMs, int jitterMs, DateTimeOffset? bucketEdge, int? slidingFromSeconds = null)
+    private (SimulatedExchange Exchange, double Rate) Run(int latencyMs, int jitterMs, DateTimeOffset? bucketEdge, int? slidingFromSeconds = null, LogLines? log = null)
     {
         var scheduler = new TestScheduler();
         scheduler.AdvanceTo(T0.UtcTicks);
         using var group = new RateLimitGroup("candles", new RateLimitOptions(), scheduler);
+        if (log is not null) group.BucketEdges.Subscribe(e => RateLimitLog.BucketEdge(log.For("Scraper.RateLimiter"), e));
         var exchange = new SimulatedExchange(scheduler) { BucketEdge = bucketEdge };
         var random = new Random(latencyMs * 31 + jitterMs);
         TimeSpan Way() => TimeSpan.FromMilliseconds(latencyMs / 2.0 + random.Next(0, jitterMs + 1));
@@ -85,5 +86,23 @@ public class RateLimitFixedBucketTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.Equal(Requests, exchange.Counted.Count + exchange.Refused);
         var after = exchange.Counted.Where(a => a > T0.AddSeconds(25)).ToList();
         Assert.True(RateLimitGroupTests.MaxInAnyWindow(after, TimeSpan.FromSeconds(1)) <= 10);
+    }
+
+    [Fact]
+    public void A_learnt_edge_and_its_loss_are_logged_once_each_and_a_sliding_window_logs_none()
+    {
+        var fixedThenSliding = new LogLines();
+        var sliding = new LogLines();
+
+        Run(20, 3, T0.AddMilliseconds(137), slidingFromSeconds: 20, log: fixedThenSliding);
+        Run(20, 3, bucketEdge: null, log: sliding);
+
+        var lines = fixedThenSliding.All.Select(l => (l.Level, l.Message)).ToList();
+        foreach (var line in lines) output.WriteLine(line.Message);
+        Assert.Equal(2, lines.Count);
+        Assert.All(lines, l => Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Information, l.Level));
+        Assert.Contains("fixed buckets", lines[0].Message, StringComparison.Ordinal);
+        Assert.Contains("sliding", lines[1].Message, StringComparison.Ordinal);
+        Assert.Empty(sliding.All);
     }
 }
