@@ -49,6 +49,7 @@ internal sealed class RateLimitGroup : IDisposable
     private Share _share; // the places our own requests may hold while others on the IP spend from the window
     private bool _stopped;
     private bool _warm; // the first response has come back (slow start is over)
+    private bool _refusedCold; // the slow start's probe was refused once: a second refusal in a row lowers the pace
     private DateTimeOffset _warmAt = DateTimeOffset.MinValue; // when the first response came back
     private bool _disposed;
 
@@ -150,6 +151,7 @@ internal sealed class RateLimitGroup : IDisposable
             var arrivedBy = _arrivals.Book(lease, now, duration, outcome == ExchangeOutcome.Success, wire);
             var used = _options.RequestsPerWindow - remaining?.Second;
             _buckets.Answered(lease, now, outcome, used);
+            var cold = !_warm;
             if (!_warm) _warmAt = now;
             _warm = true;
 
@@ -161,6 +163,13 @@ internal sealed class RateLimitGroup : IDisposable
 
             switch (outcome)
             {
+                // The probe refused: others' requests filled the window before ours came (a predecessor's, another
+                // tool's), so our pace is not the cause. A window's pause and another probe; a second refusal lowers the pace.
+                case ExchangeOutcome.RateLimited when cold && !_refusedCold:
+                    _refusedCold = true;
+                    _warm = false;
+                    pause = PauseLocked(now + WindowLocked(), PauseReason.RateLimited) ?? pause;
+                    break;
                 case ExchangeOutcome.RateLimited:
                     _pace = PacePolicy.RateLimited(_pace, _options, now, alreadyPaused: now < _pausedUntil);
                     _share = SharePolicy.RateLimited(_share, now, lease.GrantedAt, OursAtMostLocked(arrivedBy));
@@ -182,6 +191,22 @@ internal sealed class RateLimitGroup : IDisposable
         // Any answer but a 418 (or a failure to reach the exchange) shows the IP is open again.
         if (lease.IsProbe && outcome != ExchangeOutcome.Banned) _block.ProbeAnswered(reachedExchange: outcome != ExchangeOutcome.Transient);
         if (pause is not null) Publish(pause);
+    }
+
+    /// <summary>How long until no request of ours can still be counted in the exchange's window (one unanswered as if it arrived now).</summary>
+    public TimeSpan UntilOwnPlacesLeft()
+    {
+        lock (_gate)
+        {
+            var now = Now;
+            var last = now;
+            foreach (var slot in _slots)
+            {
+                var free = slot.IsPhantom ? now : (slot.Booked ?? now) + WindowLocked();
+                if (free > last) last = free;
+            }
+            return last - now;
+        }
     }
 
     /// <summary>Answers a lease given up without an answer: its place stays held; a probe lets another go.</summary>
