@@ -149,6 +149,13 @@ internal sealed class CompositionRoot : IDisposable
         if (Accounts is not null) _running.Add(Accounts.Start(_client.GetAccountsAsync));
     }
 
+    /// <summary>
+    /// Waits until no request of this process can still be counted in the exchange's window (a second at
+    /// most), so that a process started right after this one ends (a restart, a script's next backfill)
+    /// does not find the window full and its first request refused.
+    /// </summary>
+    public Task LeaveWindowAsync() => Task.Delay(Limiters.Select(l => l.UntilOwnPlacesLeft()).Max(), _app.Time);
+
     /// <summary>Stops every limiter: nothing new is sent.</summary>
     public void StopSending()
     {

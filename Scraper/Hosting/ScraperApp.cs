@@ -56,9 +56,16 @@ internal static partial class ScraperApp
     {
         using var loggers = Logging.CreateFactory(settings.LogLevel, Logging.UnderSystemd(app.Environment));
         using var root = new CompositionRoot(settings, app, loggers, DefaultScheduler.Instance);
-        if (verb == Verb.Backfill) return await BackfillVerb.RunAsync(root, app);
-        await root.CheckMarketsAsync(app.Stop);
-        return await RunDaemonAsync(root, app);
+        try
+        {
+            if (verb == Verb.Backfill) return await BackfillVerb.RunAsync(root, app);
+            await root.CheckMarketsAsync(app.Stop);
+            return await RunDaemonAsync(root, app);
+        }
+        finally
+        {
+            await root.LeaveWindowAsync();
+        }
     }
 
     /// <summary>

@@ -47,6 +47,7 @@ internal sealed class RateLimitGroup : IDisposable
     private Share _share; // the places our own requests may hold while others on the IP spend from the window
     private bool _stopped;
     private bool _warm; // the first response has come back (slow start is over)
+    private bool _refusedCold; // the slow start's probe was refused once: a second refusal in a row lowers the pace
     private DateTimeOffset _warmAt = DateTimeOffset.MinValue; // when the first response came back
 
     /// <summary>Creates the group; <paramref name="block"/> is shared by every group of the same IP (a group of its own when null).</summary>
@@ -161,6 +162,7 @@ internal sealed class RateLimitGroup : IDisposable
             var knew = _buckets.Known;
             _buckets.Answered(lease, now, outcome, used);
             if (_buckets.Known != knew) edge = new RateLimitBucketEdge(Name, _buckets.Known, _buckets.Uncertainty);
+            var cold = !_warm;
             if (!_warm) _warmAt = now;
             _warm = true;
 
@@ -172,6 +174,13 @@ internal sealed class RateLimitGroup : IDisposable
 
             switch (outcome)
             {
+                // The probe refused: others' requests filled the window before ours came (a predecessor's, another
+                // tool's), so our pace is not the cause. A window's pause and another probe; a second refusal lowers the pace.
+                case ExchangeOutcome.RateLimited when cold && !_refusedCold:
+                    _refusedCold = true;
+                    _warm = false;
+                    pause = PauseLocked(now + WindowLocked(), PauseReason.RateLimited) ?? pause;
+                    break;
                 case ExchangeOutcome.RateLimited:
                     _pace = PacePolicy.RateLimited(_pace, _options, now, alreadyPaused: now < _pausedUntil);
                     _share = SharePolicy.RateLimited(_share, now, lease.GrantedAt, _places.OursAtMost(arrivedBy));
@@ -194,6 +203,16 @@ internal sealed class RateLimitGroup : IDisposable
         if (lease.IsProbe && outcome != ExchangeOutcome.Banned) _block.ProbeAnswered(reachedExchange: outcome != ExchangeOutcome.Transient);
         if (pause is not null) _notices.Publish(pause);
         if (edge is not null) _notices.Publish(edge);
+    }
+
+    /// <summary>How long until no request of ours can still be counted in the exchange's window (one unanswered as if it arrived now).</summary>
+    public TimeSpan UntilOwnPlacesLeft()
+    {
+        lock (_gate)
+        {
+            var now = Now;
+            return _places.OursLeaveAt(now, WindowLocked()) - now;
+        }
     }
 
     /// <summary>Answers a lease given up without an answer: its place stays held; a probe lets another go.</summary>

@@ -37,6 +37,18 @@ internal sealed class WindowPlaces(RateLimitOptions options)
         _slots.RemoveRange(kept, _slots.Count - kept);
     }
 
+    /// <summary>When the last of our places leaves the window (one unanswered as if it arrived now); <paramref name="now"/> if none is in it.</summary>
+    public DateTimeOffset OursLeaveAt(DateTimeOffset now, TimeSpan window)
+    {
+        var last = now;
+        foreach (var slot in _slots)
+        {
+            var free = slot.IsPhantom ? now : (slot.Booked ?? now) + window;
+            if (free > last) last = free;
+        }
+        return last;
+    }
+
     /// <summary>A permit granted now holds a place.</summary>
     public void Add(RateLimitLease lease, DateTimeOffset now) => _slots.Add(new RateLimitSlot(now, lease));
 

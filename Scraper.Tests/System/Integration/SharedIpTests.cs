@@ -27,6 +27,30 @@ public sealed class SharedIpTests(ITestOutputHelper output) : FakeExchangeTest(n
     [Fact]
     public Task With_one_place_reserved_three_processes_on_one_IP_get_no_429_and_share_the_budget() => RunAsync(3, ["--reserve-for-others", "1"]);
 
+    // A script's backfills one after another (or a restart): each process waits before it exits until
+    // its requests have left the window, so the next one's first request finds none of them there
+    // (neither refused nor taken for another client's, which would cut its share for two windows).
+    [Fact]
+    public async Task Backfills_one_after_another_each_find_the_window_clear_of_the_one_before()
+    {
+        var firsts = new List<DateTimeOffset>();
+        foreach (var market in (string[])["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-BTC"])
+        {
+            var before = Exchange.Requests.Count;
+            using var p = ScraperProcess.Start(
+                ["backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Path.Combine(Dir, $"seq-{firsts.Count}.db"),
+                 "--markets", market, "--since", DateTimeOffset.UtcNow.AddDays(-3).UtcDateTime.ToString("o", CultureInfo.InvariantCulture), "--log-level", "Warning"]);
+            Assert.Equal(0, await p.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+            firsts.Add(Exchange.Requests.Skip(before).Min(r => r.CountedAt));
+        }
+
+        var counted = Exchange.Requests.Where(r => r.Status == 200).ToList();
+        var found = firsts.Skip(1).Select(first => counted.Count(r => r.CountedAt < first && r.CountedAt > first.AddSeconds(-1))).ToList();
+        output.WriteLine($"429: {Exchange.Count429}; requests of the process before in the window at each start: {string.Join(", ", found)}");
+        Assert.Equal(0, Exchange.Count429);
+        Assert.All(found, n => Assert.Equal(0, n));
+    }
+
     private async Task RunAsync(int processes, string[] options)
     {
         var port = ScraperProcess.FreePort();
