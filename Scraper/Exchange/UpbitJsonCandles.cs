@@ -85,18 +85,18 @@ internal static class UpbitJsonCandles
                 StartKst = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
                 return Seen(2, StartKst is not null);
             }
-            if (name.SequenceEqual("opening_price"u8)) return Seen(3, number && reader.TryGetDecimal(out Open));
-            if (name.SequenceEqual("high_price"u8)) return Seen(4, number && reader.TryGetDecimal(out High));
-            if (name.SequenceEqual("low_price"u8)) return Seen(5, number && reader.TryGetDecimal(out Low));
-            if (name.SequenceEqual("trade_price"u8)) return Seen(6, number && reader.TryGetDecimal(out Close));
+            if (name.SequenceEqual("opening_price"u8)) return Seen(3, number && UpbitJsonNumbers.TryGetDecimal(ref reader, out Open));
+            if (name.SequenceEqual("high_price"u8)) return Seen(4, number && UpbitJsonNumbers.TryGetDecimal(ref reader, out High));
+            if (name.SequenceEqual("low_price"u8)) return Seen(5, number && UpbitJsonNumbers.TryGetDecimal(ref reader, out Low));
+            if (name.SequenceEqual("trade_price"u8)) return Seen(6, number && UpbitJsonNumbers.TryGetDecimal(ref reader, out Close));
             if (name.SequenceEqual("timestamp"u8)) return Seen(7, number && reader.TryGetInt64(out Timestamp));
-            if (name.SequenceEqual("candle_acc_trade_price"u8)) return Seen(8, number && reader.TryGetDecimal(out AccPrice));
-            if (name.SequenceEqual("candle_acc_trade_volume"u8)) return Seen(9, number && reader.TryGetDecimal(out AccVolume));
+            if (name.SequenceEqual("candle_acc_trade_price"u8)) return Seen(8, number && UpbitJsonNumbers.TryGetDecimal(ref reader, out AccPrice));
+            if (name.SequenceEqual("candle_acc_trade_volume"u8)) return Seen(9, number && UpbitJsonNumbers.TryGetDecimal(ref reader, out AccVolume));
             if (query.Unit.IsDay)
             {
-                if (name.SequenceEqual("prev_closing_price"u8)) return Seen(10, number && reader.TryGetDecimal(out PrevClose));
-                if (name.SequenceEqual("change_price"u8)) return Seen(11, number && reader.TryGetDecimal(out ChangePrice));
-                if (name.SequenceEqual("change_rate"u8)) return Seen(12, number && reader.TryGetDecimal(out ChangeRate));
+                if (name.SequenceEqual("prev_closing_price"u8)) return Seen(10, number && UpbitJsonNumbers.TryGetDecimal(ref reader, out PrevClose));
+                if (name.SequenceEqual("change_price"u8)) return Seen(11, number && UpbitJsonNumbers.TryGetDecimal(ref reader, out ChangePrice));
+                if (name.SequenceEqual("change_rate"u8)) return Seen(12, number && UpbitJsonNumbers.TryGetDecimal(ref reader, out ChangeRate));
             }
             // A unit, when sent with a minute candle, must be the one asked for.
             else if (name.SequenceEqual("unit"u8))
