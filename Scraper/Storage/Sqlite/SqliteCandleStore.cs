@@ -18,6 +18,7 @@ internal sealed class SqliteCandleStore : ICandleStore
     private readonly Lock _gate = new();
     private readonly SqliteConnection _connection;
     private readonly SqliteStatements _statements;
+    private readonly SqliteWriteTransaction _transaction;
     private readonly TimeProvider _time;
     private readonly bool _readOnly;
     private bool _disposed;
@@ -29,6 +30,7 @@ internal sealed class SqliteCandleStore : ICandleStore
         _time = time;
         _readOnly = readOnly;
         _statements = new SqliteStatements(connection);
+        _transaction = new SqliteWriteTransaction(connection);
     }
 
     /// <summary>The full path of the database file.</summary>
@@ -56,11 +58,11 @@ internal sealed class SqliteCandleStore : ICandleStore
     public int SaveResponse(SeriesKey series, IReadOnlyList<Candle> candles, TimeRange? covered)
     {
         StoreArguments.CheckResponse(series, candles);
-        Write($"saving {candles.Count} candles of {series}", (transaction, fetchedAt) =>
+        Write((Store: this, series, candles, covered), static (s, fetchedAt) =>
         {
-            Upsert(series, candles, fetchedAt);
-            if (covered is { IsEmpty: false } range) MergeCoverage(transaction, series.Market, series.Unit.Name, range);
-        });
+            s.Store.Upsert(s.series, s.candles, fetchedAt);
+            if (s.covered is { IsEmpty: false } range) s.Store.MergeCoverage(s.series.Market, s.series.Unit.Name, range);
+        }, static s => $"saving {s.candles.Count} candles of {s.series}");
         return candles.Count;
     }
 
@@ -70,10 +72,10 @@ internal sealed class SqliteCandleStore : ICandleStore
     {
         StoreArguments.CheckBatch(batch);
         var count = batch.Sum(entry => entry.Candles.Count);
-        Write($"saving {count} candles of {batch.Count} series", (transaction, fetchedAt) =>
+        Write((Store: this, batch), static (s, fetchedAt) =>
         {
-            foreach (var entry in batch) Upsert(entry.Series, entry.Candles, fetchedAt);
-        });
+            foreach (var entry in s.batch) s.Store.Upsert(entry.Series, entry.Candles, fetchedAt);
+        }, static s => $"saving {s.batch.Sum(entry => entry.Candles.Count)} candles of {s.batch.Count} series");
         return count;
     }
 
@@ -190,6 +192,7 @@ internal sealed class SqliteCandleStore : ICandleStore
             if (_disposed) return;
             _disposed = true;
             _statements.Dispose();
+            _transaction.Dispose();
             _connection.Dispose();
         }
     }
@@ -218,8 +221,8 @@ internal sealed class SqliteCandleStore : ICandleStore
         }
     }
 
-    /// <summary>Runs <paramref name="body"/> in one write transaction, given the transaction and the fetched_at of its rows.</summary>
-    private void Write(string what, Action<SqliteTransaction, string> body)
+    /// <summary>Runs <paramref name="body"/> in one write transaction, given the fetched_at of its rows; <paramref name="what"/> names it in an error.</summary>
+    private void Write<TState>(TState state, Action<TState, string> body, Func<TState, string> what)
     {
         lock (_gate)
         {
@@ -227,20 +230,24 @@ internal sealed class SqliteCandleStore : ICandleStore
             if (_readOnly) throw new InvalidOperationException($"{Path} was opened read-only");
             try
             {
-                // BEGIN IMMEDIATE (the default here): the write lock is taken up front, so a reader
-                // in another process can never force this transaction to fail half way.
-                using var transaction = _connection.BeginTransaction();
-                body(transaction, StoredText.RecordedAt(_time.GetUtcNow()));
-                BeforeCommit?.Invoke();
-                transaction.Commit();
+                // BEGIN IMMEDIATE: the write lock is taken up front, so a reader in another process
+                // can never force this transaction to fail half way.
+                _transaction.Begin();
+                try
+                {
+                    body(state, StoredText.RecordedAt(_time.GetUtcNow()));
+                    BeforeCommit?.Invoke();
+                    _transaction.Commit();
+                }
+                catch
+                {
+                    _transaction.RollBackIfOpen();
+                    throw;
+                }
             }
             catch (SqliteException ex)
             {
-                throw new StoreException(SqliteErrors.WriteFailed(Path, what, ex), ex);
-            }
-            finally
-            {
-                _statements.LeaveTransaction();
+                throw new StoreException(SqliteErrors.WriteFailed(Path, what(state), ex), ex);
             }
         }
     }
@@ -249,21 +256,18 @@ internal sealed class SqliteCandleStore : ICandleStore
         _statements.Upsert.Execute(series, candles, fetchedAt);
 
     /// <summary>Replaces the stored ranges that <paramref name="range"/> touches with their union (<see cref="Coverage.Absorb"/>).</summary>
-    private void MergeCoverage(SqliteTransaction transaction, string market, string unit, TimeRange range)
+    private void MergeCoverage(string market, string unit, TimeRange range)
     {
         var start = StoredText.Instant(range.Start);
         var end = StoredText.Instant(range.End);
         var touching = _statements.CoverageTouching;
-        touching.Transaction = transaction;
         SqliteStatements.Bind(touching, market, unit, start, end);
         var merged = Coverage.Absorb(range, ReadRanges(touching));
 
         var delete = _statements.CoverageDeleteTouching;
-        delete.Transaction = transaction;
         SqliteStatements.Bind(delete, market, unit, start, end);
         delete.ExecuteNonQuery();
         var insert = _statements.CoverageInsert;
-        insert.Transaction = transaction;
         SqliteStatements.Bind(insert, market, unit, StoredText.Instant(merged.Start), StoredText.Instant(merged.End));
         insert.ExecuteNonQuery();
     }

@@ -108,12 +108,6 @@ internal sealed class SqliteStatements : IDisposable
         for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
     }
 
-    /// <summary>Detaches every statement from the transaction that has ended.</summary>
-    public void LeaveTransaction()
-    {
-        foreach (var command in _all) command.Transaction = null;
-    }
-
     public void Dispose()
     {
         Upsert.Dispose();

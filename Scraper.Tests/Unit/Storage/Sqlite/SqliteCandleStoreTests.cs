@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using Scraper.Domain;
 using Scraper.Storage;
@@ -157,6 +158,41 @@ public sealed class SqliteCandleStoreTests : IDisposable
         // about as much work as storing the row. The values bound are checked before the insert.
         var perCandle = _store.UpsertProgramSteps / 200.0;
         Assert.True(perCandle < 60, $"{perCandle:0.0} program steps per candle");
+    }
+
+    [Fact]
+    public void Saving_a_page_allocates_little_beyond_its_coverage_statements()
+    {
+        var pages = Enumerable.Range(0, 6).Select(p => Minutes(p * 200, 200).AsEnumerable().Reverse().ToList()).ToList();
+        _store.SaveResponse(BtcMinute, pages[0], Range(0, 200));
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var p = 1; p < pages.Count; p++) _store.SaveResponse(BtcMinute, pages[p], Range(p * 200, p * 200 + 200));
+        var perPage = (GC.GetAllocatedBytesForCurrentThread() - before) / (pages.Count - 1);
+
+        Assert.Equal(1200L, _store.CountCandles(BtcMinute));
+        // The transaction's own statements are prepared once; what is left is the coverage merge.
+        Assert.True(perPage < 3500, $"{perPage} bytes allocated per page saved");
+    }
+
+    [Fact]
+    public async Task A_save_waits_while_another_connection_holds_the_write_lock()
+    {
+        using var other = new SqliteConnection($"Data Source={_path};Pooling=False");
+        other.Open();
+        using var begin = other.CreateCommand();
+        begin.CommandText = "BEGIN IMMEDIATE";
+        begin.ExecuteNonQuery();
+
+        var save = Task.Run(() => _store.SaveResponse(BtcMinute, Minutes(0, 10), Range(0, 10)));
+        var first = await Task.WhenAny(save, Task.Delay(TimeSpan.FromMilliseconds(300)));
+        Assert.False(first == save, "the save went ahead while another connection held the write lock");
+        using var commit = other.CreateCommand();
+        commit.CommandText = "COMMIT";
+        commit.ExecuteNonQuery();
+
+        Assert.Equal(10, await save.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal([Range(0, 10)], _store.GetCoverage(BtcMinute));
     }
 
     [Fact]
