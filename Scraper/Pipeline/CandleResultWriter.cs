@@ -26,30 +26,34 @@ internal sealed partial class CandleResultWriter(ICandleStore store, IPipelineTe
         var now = time.GetUtcNow();
         var closedEnd = WindowPlanner.ClosedEnd(series, now);
 
-        var keep = new List<Candle>(result.Candles.Count);
+        var candles = result.Candles;
+        // The page itself is stored when every candle is kept, as nearly always; a copy only without the others.
+        List<Candle>? keep = null;
         // A page in strict order of start (the exchange sends newest first) cannot repeat one:
         // only a page out of order needs the set.
-        var seen = StrictlyOrdered(result.Candles) ? null : new HashSet<DateTimeOffset>(result.Candles.Count);
+        var seen = StrictlyOrdered(candles) ? null : new HashSet<DateTimeOffset>(candles.Count);
         var outside = 0;
         var dropped = 0;
         var duplicates = 0;
-        foreach (var candle in result.Candles)
+        DateTimeOffset? newest = null;
+        for (var i = 0; i < candles.Count; i++)
         {
-            if (seen is not null && !seen.Add(candle.StartUtc))
-            {
-                duplicates++;
-                continue;
-            }
-            var valid = candle.Market == series.Market && candle.Unit == series.Unit
+            var candle = candles[i];
+            var duplicate = seen is not null && !seen.Add(candle.StartUtc);
+            var valid = !duplicate && candle.Market == series.Market && candle.Unit == series.Unit
                         && series.Unit.AlignDown(candle.StartUtc) == candle.StartUtc && candle.StartUtc < closedEnd;
             if (!valid)
             {
-                dropped++;
+                if (duplicate) duplicates++;
+                else dropped++;
+                keep ??= [.. candles.Take(i)];
                 continue;
             }
             if (!window.Range.Contains(candle.StartUtc)) outside++;
-            keep.Add(candle);
+            keep?.Add(candle);
+            if (newest is not { } n || candle.StartUtc > n) newest = candle.StartUtc;
         }
+        IReadOnlyList<Candle> stored = keep ?? candles;
         if (outside > 0) telemetry.Report(new PipelineEvent.UnexpectedCandles(series, "stored_outside_window", outside));
         if (duplicates > 0) telemetry.Report(new PipelineEvent.UnexpectedCandles(series, "duplicate", duplicates));
         if (dropped > 0)
@@ -67,14 +71,14 @@ internal sealed partial class CandleResultWriter(ICandleStore store, IPipelineTe
         int written;
         try
         {
-            written = store.SaveResponse(series, keep, covered);
+            written = store.SaveResponse(series, stored, covered);
         }
         catch
         {
             telemetry.Report(new PipelineEvent.StoreFailed());
             throw;
         }
-        telemetry.Report(new PipelineEvent.CandlesStored(series, written, keep.Count > 0 ? keep.Max(c => c.StartUtc) : null));
+        telemetry.Report(new PipelineEvent.CandlesStored(series, written, newest));
         return written;
     }
 

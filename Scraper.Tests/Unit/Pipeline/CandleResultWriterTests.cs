@@ -62,8 +62,8 @@ public sealed class CandleResultWriterTests : IDisposable
         var perPage = (GC.GetAllocatedBytesForCurrentThread() - before) / pages.Count;
 
         Assert.Equal(1600, _store.CountCandles(Btc));
-        // The store's own share (its transaction and coverage statements) is about 5 KB.
-        Assert.True(perPage < 8 * 1024, $"{perPage} bytes allocated per page written");
+        // The store's own share (its coverage statements) is about 3 KB; a page kept whole is not copied.
+        Assert.True(perPage < 3500, $"{perPage} bytes allocated per page written");
     }
 
     [Theory]
