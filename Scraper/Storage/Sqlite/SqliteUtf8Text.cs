@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Scraper.Storage.Sqlite;
 
@@ -40,35 +41,41 @@ internal static class SqliteUtf8Text
         if (bits[2] != 0 || mantissa == 0 || buffer.Length < 48)
             return value.TryFormat(buffer, out length, default, CultureInfo.InvariantCulture);
         var scale = (bits[3] >> 16) & 0xFF;
-        Span<byte> digits = stackalloc byte[20];
-        var count = 0;
-        for (var rest = mantissa; rest != 0; rest /= 10) digits[digits.Length - ++count] = (byte)('0' + (int)(rest % 10));
-        var written = 0;
-        if (bits[3] < 0) buffer[written++] = (byte)'-';
-        var whole = count - scale;
-        if (whole <= 0)
-        {
-            // 0.000ddd: as many zeros after the point as the scale has places beyond the digits.
-            buffer[written++] = (byte)'0';
-            buffer[written++] = (byte)'.';
-            for (var i = 0; i < -whole; i++) buffer[written++] = (byte)'0';
-            digits[^count..].CopyTo(buffer[written..]);
-            written += count;
-        }
-        else
-        {
-            digits.Slice(digits.Length - count, whole).CopyTo(buffer[written..]);
-            written += whole;
-            if (scale > 0)
-            {
-                buffer[written++] = (byte)'.';
-                digits[^scale..].CopyTo(buffer[written..]);
-                written += scale;
-            }
-        }
-        length = written;
+        var negative = bits[3] < 0;
+        var count = 1;
+        while (count < PowersOfTen.Length && mantissa >= PowersOfTen[count]) count++;
+        // 0.000ddd when there are no whole digits: as many zeros after the point as the scale has places beyond the digits.
+        var whole = Math.Max(count - scale, 1);
+        length = (negative ? 1 : 0) + whole + (scale > 0 ? 1 + scale : 0);
+        // Written from the last digit back: the fraction (its leading zeros come once the digits run out),
+        // the point, the whole part (a lone 0 when the digits ran out).
+        var at = length;
+        var rest = mantissa;
+        for (var i = 0; i < scale; i++) buffer[--at] = NextDigit(ref rest);
+        if (scale > 0) buffer[--at] = (byte)'.';
+        do buffer[--at] = NextDigit(ref rest);
+        while (rest != 0);
+        if (negative) buffer[--at] = (byte)'-';
         return true;
     }
+
+    /// <summary>The last digit of <paramref name="rest"/>, removed from it (a division by the constant 10: a multiplication).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte NextDigit(ref ulong rest)
+    {
+        var quotient = rest / 10;
+        var digit = (byte)('0' + (int)(rest - quotient * 10));
+        rest = quotient;
+        return digit;
+    }
+
+    /// <summary>10^0 to 10^19: a 64-bit mantissa has as many digits as the first power above it.</summary>
+    private static ReadOnlySpan<ulong> PowersOfTen =>
+    [
+        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000, 100_000_000_000,
+        1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000, 10_000_000_000_000_000,
+        100_000_000_000_000_000, 1_000_000_000_000_000_000, 10_000_000_000_000_000_000,
+    ];
 
     private static void Digits(Span<byte> target, int value)
     {
