@@ -1,8 +1,8 @@
 namespace Scraper.Exchange;
 
 /// <summary>
-/// Times one request on its connection: when its first byte was written and when the first byte of
-/// its response was read. Started on the request's own async flow (<see cref="Start"/>), which
+/// Times one request on its connection: when its first write began, when its last write returned (its
+/// bytes had left by then) and when the first byte of its response was read. Started on the request's own async flow (<see cref="Start"/>), which
 /// flows into the connection's writes; the read is matched by connection, since a connection reads
 /// ahead while idle, on no request's flow. HTTP/1.1 carries one request at a time per connection, so
 /// the first bytes read after a request's write are its response's. A request that is not seen on a
@@ -13,6 +13,7 @@ internal sealed class WireTimer
     private static readonly AsyncLocal<WireTimer?> CurrentTimer = new();
     private readonly TimeProvider _time;
     private long _sentAt;
+    private long _leftAt;
     private long _answeredAt;
 
     private WireTimer(TimeProvider time) => _time = time;
@@ -41,11 +42,19 @@ internal sealed class WireTimer
         var sent = Interlocked.Read(ref _sentAt);
         var answered = Interlocked.Read(ref _answeredAt);
         if (sent == 0 || answered == 0) return null;
-        return new WireTiming(_time.GetElapsedTime(sent, answered), _time.GetElapsedTime(answered));
+        // A write whose return was not seen before the answer left before the answer, when is unknown.
+        var left = Interlocked.Read(ref _leftAt) is var written && written != 0 ? Math.Clamp(written, sent, answered) : answered;
+        return new WireTiming(_time.GetElapsedTime(sent, answered), _time.GetElapsedTime(answered), _time.GetElapsedTime(sent, left));
     }
 
-    /// <summary>A write of this request: the first one stamps when its bytes left.</summary>
-    internal void Written() => Interlocked.CompareExchange(ref _sentAt, Stamp(), 0);
+    /// <summary>A write of this request begins: the first one stamps the start of the round trip.</summary>
+    internal void Writing() => Interlocked.CompareExchange(ref _sentAt, Stamp(), 0);
+
+    /// <summary>A write of this request returned, so its bytes have left; the last one before the answer counts.</summary>
+    internal void Written()
+    {
+        if (Interlocked.Read(ref _answeredAt) == 0) Interlocked.Exchange(ref _leftAt, Stamp());
+    }
 
     /// <summary>The first bytes of the response came in (later reads are ignored).</summary>
     internal void Answered()

@@ -2,7 +2,8 @@ namespace Scraper.Exchange;
 
 /// <summary>
 /// A connection's plaintext stream that tells the <see cref="WireTimer"/> of the request writing on
-/// it when its bytes left, and that timer when the first bytes of the answer arrive. Everything else
+/// it when a write begins and when it returned (the bytes have left), and that timer when the first
+/// bytes of the answer arrive. Everything else
 /// passes straight through.
 /// </summary>
 internal sealed class WireTimingStream(Stream inner) : Stream
@@ -52,8 +53,9 @@ internal sealed class WireTimingStream(Stream inner) : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        Sending();
+        var timer = Sending();
         inner.Write(buffer);
+        timer?.Written();
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -61,8 +63,19 @@ internal sealed class WireTimingStream(Stream inner) : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        Sending();
-        return inner.WriteAsync(buffer, cancellationToken);
+        var timer = Sending();
+        var write = inner.WriteAsync(buffer, cancellationToken);
+        if (timer is null) return write;
+        if (!write.IsCompletedSuccessfully) return WrittenAsync(write, timer);
+        // The usual case: the socket took the bytes at once (a cold process may have spent long in the call).
+        timer.Written();
+        return write;
+    }
+
+    private static async ValueTask WrittenAsync(ValueTask write, WireTimer timer)
+    {
+        await write.ConfigureAwait(false);
+        timer.Written();
     }
 
     protected override void Dispose(bool disposing)
@@ -77,11 +90,13 @@ internal sealed class WireTimingStream(Stream inner) : Stream
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
-    private void Sending()
+    private WireTimer? Sending()
     {
-        if (WireTimer.Current is not { } timer) return;
-        timer.Written();
+        if (WireTimer.Current is not { } timer) return null;
+        timer.Writing();
+        // Before the bytes leave: the answer's first read may come before the write returns.
         Volatile.Write(ref _waiting, timer);
+        return timer;
     }
 
     private int Received(int read)

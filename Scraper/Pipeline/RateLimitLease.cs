@@ -39,7 +39,7 @@ internal sealed class RateLimitLease : IDisposable
     /// <summary>When the answer's first bytes came in (else when it was handed over), on the group's monotonic clock.</summary>
     internal DateTimeOffset AnsweredAt { get; set; }
 
-    /// <summary>When the request's first bytes left (else when the permit was granted): it cannot have arrived before.</summary>
+    /// <summary>When the request's bytes had left (its last write returned; else when the permit was granted): it cannot have arrived before.</summary>
     internal DateTimeOffset SentAt { get; set; }
 
     /// <summary>

@@ -33,4 +33,20 @@ internal sealed class RoundTripStats
         for (var i = 0; i < _count; i++) min = Math.Min(min, _ticks[i]);
         return TimeSpan.FromTicks(min);
     }
+
+    /// <summary>How many round trips are in (at most the last 64).</summary>
+    public int Count => _count;
+
+    /// <summary>
+    /// Whether the round trips agree on their fastest: the slowest is within a quarter (and 5 ms) of
+    /// it. Round trips that scatter far above their fastest were held up in changing amounts, and the
+    /// fastest of them may still hold a wait of the same kind.
+    /// </summary>
+    public bool AgreeOn(TimeSpan fastest)
+    {
+        if (_count == 0) return false;
+        var slowest = 0L;
+        for (var i = 0; i < _count; i++) slowest = Math.Max(slowest, _ticks[i]);
+        return TimeSpan.FromTicks(slowest) <= fastest * 1.25 + TimeSpan.FromMilliseconds(5);
+    }
 }

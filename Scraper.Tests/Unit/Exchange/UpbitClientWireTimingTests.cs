@@ -45,6 +45,7 @@ public sealed class UpbitClientWireTimingTests
                 // Never an earlier answer's (the server's timer may fire a few ms early).
                 Assert.True(response.Wire.RoundTrip >= delay - TimeSpan.FromMilliseconds(5), $"{response.Wire.RoundTrip.TotalMilliseconds:0} ms for a {delay.TotalMilliseconds} ms answer");
                 if (response.Wire.RoundTrip > delay + TimeSpan.FromMilliseconds(95)) late.Add($"{response.Wire.RoundTrip.TotalMilliseconds:0} ms for {delay.TotalMilliseconds} ms");
+                Assert.InRange(response.Wire.Writing, TimeSpan.Zero, response.Wire.RoundTrip - delay + TimeSpan.FromMilliseconds(5));
                 Assert.True(response.Wire.RoundTrip + response.Wire.SinceAnswer <= response.Duration,
                     $"wire {response.Wire.RoundTrip.TotalMilliseconds} ms + {response.Wire.SinceAnswer.TotalMilliseconds} ms > {response.Duration.TotalMilliseconds} ms");
             }

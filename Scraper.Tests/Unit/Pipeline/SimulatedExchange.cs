@@ -36,12 +36,14 @@ internal sealed class SimulatedExchange(TestScheduler scheduler, int limit = 10)
     /// The client's own delays — before the request's bytes leave (<paramref name="beforeWire"/>: a cold
     /// connection, JIT, a thread-pool wake-up) and between the answer's bytes arriving and the lease being
     /// completed (<paramref name="afterWire"/>) — are in the round trip the client measures, not at the wire.
+    /// Time spent inside the write before the bytes leave (<paramref name="inWrite"/>: JIT of a cold
+    /// process, a thread preempted before its send) is at the wire too, and the connection tells it apart.
     /// </summary>
-    public void Send(RateLimitLease lease, TimeSpan there, TimeSpan back, Action? answered = null, TimeSpan beforeWire = default, TimeSpan afterWire = default)
+    public void Send(RateLimitLease lease, TimeSpan there, TimeSpan back, Action? answered = null, TimeSpan beforeWire = default, TimeSpan afterWire = default, TimeSpan inWrite = default)
     {
-        var wire = AtWire ? new WireTiming(there + back, afterWire) : null;
+        var wire = AtWire ? new WireTiming(inWrite + there + back, afterWire, inWrite) : null;
         var sent = scheduler.Now;
-        scheduler.Schedule(beforeWire + there, () =>
+        scheduler.Schedule(beforeWire + inWrite + there, () =>
         {
             var now = scheduler.Now;
             Arrivals[lease] = now;
