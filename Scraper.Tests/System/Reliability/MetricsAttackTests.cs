@@ -78,9 +78,11 @@ public sealed class MetricsAttackTests(ITestOutputHelper output) : FakeExchangeT
         var results = new List<PhaseResult> { await RunPhaseAsync("unattacked", daemon, port, (_, _) => Task.CompletedTask) };
         results.Add(await RunPhaseTwiceIfSlowAsync("2,000 sockets, 1,024 fds", daemon, port, (p, stop) => IdleSocketsAsync(p, stop, count: 2000), results[0].Rate * MinPace));
         Assert.False(daemon.HasExited, daemon.Stderr);
+        var stillBackfilling = DaemonHarness.Sample(await DaemonHarness.ScrapeAsync(port), "scraper_following{market=\"KRW-C001\",unit=\"1\"}") != 1;
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
 
         Report(results, daemon);
+        Assert.True(stillBackfilling, "the backfill ended before the last phase: the rates are not comparable");
         AssertHeld(results);
         Assert.True(results[1].CpuShare < 0.5, $"the daemon used {results[1].CpuShare:0%} of a core with 2,000 connections against 1,024 descriptors");
     }
