@@ -284,7 +284,7 @@ internal sealed partial class LiveFollower(
     [LoggerMessage(Level = LogLevel.Information, Message = "following live: {Minute} minute series from the stream (1-minute series reconciled by REST every {Minutes:0} min, longer units proportionally, and after every reconnection), {Day} day series by polling")]
     private static partial void LogFollowing(ILogger logger, int minute, int day, double minutes);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "live: now following {Count} series ({Series}): reconciling what the previous follower may not have stored, then writing their stream candles")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "live: now following {Count} series ({Series}): reconciling what the previous follower may not have stored, and writing their stream candles from the last one kept")]
     private static partial void LogTakenOver(ILogger logger, int count, string series);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "stream connection {Connection}: subscribed to {Pairs} streams")]
