@@ -1,12 +1,13 @@
 namespace Scraper.Exchange;
 
 /// <summary>
-/// Times one request on its connection: when its first write began, when its last write returned (its
-/// bytes had left by then) and when the first byte of its response was read. Started on the request's own async flow (<see cref="Start"/>), which
-/// flows into the connection's writes; the read is matched by connection, since a connection reads
-/// ahead while idle, on no request's flow. HTTP/1.1 carries one request at a time per connection, so
-/// the first bytes read after a request's write are its response's. A request that is not seen on a
-/// connection (HTTP/2, a failure before the write) has no wire timing.
+/// Times one request on its connection: when its first write began, when its last write returned
+/// (its bytes had left by then) and when the first byte of its response was read. Started on the
+/// request's own async flow (<see cref="Start"/>), which flows into the connection's writes; the
+/// read is matched by connection, since a connection reads ahead while idle, on no request's flow.
+/// HTTP/1.1 carries one request at a time per connection, so the first bytes read after a request's
+/// write are its response's. A request that is not seen on a connection (HTTP/2, a failure before
+/// the write) has no wire timing.
 /// </summary>
 internal sealed class WireTimer
 {

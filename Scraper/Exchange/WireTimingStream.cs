@@ -3,8 +3,7 @@ namespace Scraper.Exchange;
 /// <summary>
 /// A connection's plaintext stream that tells the <see cref="WireTimer"/> of the request writing on
 /// it when a write begins and when it returned (the bytes have left), and that timer when the first
-/// bytes of the answer arrive. Everything else
-/// passes straight through.
+/// bytes of the answer arrive. Everything else passes straight through.
 /// </summary>
 internal sealed class WireTimingStream(Stream inner) : Stream
 {
