@@ -118,7 +118,7 @@ public class RateLimitStartTests
 
     // An exchange busy when the process starts (in FleetRateTests, four processes starting on two
     // cores beside the fake) counts the probe hundreds of ms after its bytes arrived, and the first
-    // slice 50-150 ms after; then it is quick again. Every round trip of the start holds that wait
+    // slice up to 150 ms after; then it is quick again. Every round trip of the start holds that wait
     // before the count, so their fastest is no measure of the time from a count to its answer:
     // bookings revised with it came up to 77 ms before the counts, and the eleventh request got a 429.
     // (A wait the same for every request of the start is a longer way there as far as the client can
