@@ -52,7 +52,7 @@ public sealed class MetricsAttackTests(ITestOutputHelper output) : FakeExchangeT
         results.Add(await RunPhaseTwiceIfSlowAsync("half-sent heads", daemon, port, HalfSentHeadsAsync, pace));
         results.Add(await RunPhaseTwiceIfSlowAsync("bare-LF requests", daemon, port, BareLfAsync, pace));
         Assert.False(daemon.HasExited, daemon.Stderr);
-        var stillBackfilling = DaemonHarness.Sample(await DaemonHarness.ScrapeAsync(port), "scraper_following{market=\"KRW-C001\",unit=\"1\"}") != 1;
+        var stillBackfilling = await StillBackfillingAsync(port);
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
 
         Report(results, daemon);
@@ -78,7 +78,7 @@ public sealed class MetricsAttackTests(ITestOutputHelper output) : FakeExchangeT
         var results = new List<PhaseResult> { await RunPhaseAsync("unattacked", daemon, port, (_, _) => Task.CompletedTask) };
         results.Add(await RunPhaseTwiceIfSlowAsync("2,000 sockets, 1,024 fds", daemon, port, (p, stop) => IdleSocketsAsync(p, stop, count: 2000), results[0].Rate * MinPace));
         Assert.False(daemon.HasExited, daemon.Stderr);
-        var stillBackfilling = DaemonHarness.Sample(await DaemonHarness.ScrapeAsync(port), "scraper_following{market=\"KRW-C001\",unit=\"1\"}") != 1;
+        var stillBackfilling = await StillBackfillingAsync(port);
         Assert.Equal(0, await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10)));
 
         Report(results, daemon);
@@ -105,6 +105,10 @@ public sealed class MetricsAttackTests(ITestOutputHelper output) : FakeExchangeT
             Assert.True(r.Rate >= baseline.Rate * MinPace, $"{r.Name}: backfill {r.Rate:0.00}/s against {baseline.Rate:0.00}/s unattacked\n{string.Join('\n', results)}");
         }
     }
+
+    /// <summary>Whether the daemon was still backfilling: its first market is not yet followed (the backfill ended otherwise).</summary>
+    private static async Task<bool> StillBackfillingAsync(int port) =>
+        DaemonHarness.Sample(await DaemonHarness.ScrapeAsync(port), "scraper_following{market=\"KRW-C001\",unit=\"1\"}") != 1;
 
     /// <summary>Waits past the daemon's slow start, so the phases compare steady pace.</summary>
     private async Task WarmUpAsync(ScraperProcess daemon)
