@@ -168,8 +168,8 @@ internal sealed class RateLimitGroup : IDisposable
 
             if (used is { } count)
             {
-                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, count, _places.OursAtMost(arrivedBy), lease.HeldAtGrant);
-                pause = ReconcileLocked(arrivedBy, count);
+                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, count, _places.OursAtMost(lease.SentAt, arrivedBy), lease.HeldAtGrant);
+                pause = ReconcileLocked(lease.SentAt, arrivedBy, count);
             }
 
             switch (outcome)
@@ -183,7 +183,7 @@ internal sealed class RateLimitGroup : IDisposable
                     break;
                 case ExchangeOutcome.RateLimited:
                     _pace = PacePolicy.RateLimited(_pace, _options, now, alreadyPaused: now < _pausedUntil);
-                    _share = SharePolicy.RateLimited(_share, now, lease.GrantedAt, _places.OursAtMost(arrivedBy));
+                    _share = SharePolicy.RateLimited(_share, now, lease.GrantedAt, _places.OursAtMost(lease.SentAt, arrivedBy));
                     pause = PauseLocked(now + WindowLocked(), PauseReason.RateLimited) ?? pause;
                     break;
                 case ExchangeOutcome.Banned:
@@ -351,19 +351,20 @@ internal sealed class RateLimitGroup : IDisposable
 
     /// <summary>
     /// The exchange counted <paramref name="usedByExchange"/> requests in the window ending with the
-    /// one that reached it by <paramref name="at"/>. When that is more than we sent (another client
-    /// on the same IP, or a booking of ours that came out too early), the difference is booked as
-    /// phantom places at that moment, which holds the group back until they leave the window;
+    /// one that reached it after <paramref name="earliest"/> and by <paramref name="at"/>. When that is
+    /// more than we can have had in it (another client on the same IP, or a booking of ours that came
+    /// out too early), the difference is booked as phantom places at that moment, which holds the
+    /// group back until they leave the window;
     /// <c>sec=0</c> thus pauses until the window has passed.
     /// </summary>
-    private RateLimitPause? ReconcileLocked(DateTimeOffset at, int usedByExchange)
+    private RateLimitPause? ReconcileLocked(DateTimeOffset earliest, DateTimeOffset at, int usedByExchange)
     {
         if (_options.ReserveForOthers > 0 && at >= _othersCountedAt)
         {
             _othersCountedAt = at; // the latest count replaces the places the earlier ones held
             _places.RemoveOthers();
         }
-        if (!_places.Reconcile(at, usedByExchange, ReserveRules.OthersBooking(_options, at))) return null;
+        if (!_places.Reconcile(earliest, at, usedByExchange, ReserveRules.OthersBooking(_options, at))) return null;
         if (usedByExchange < _options.RequestsPerWindow) return null;
         var until = at + WindowLocked();
         return until > Now ? new RateLimitPause(Name, PauseReason.RemainingExhausted, WallTime(until), until - at - _options.Window) : null;

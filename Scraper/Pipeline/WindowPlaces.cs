@@ -80,12 +80,13 @@ internal sealed class WindowPlaces(RateLimitOptions options)
     }
 
     /// <summary>
-    /// How many of our requests can at most have been counted in the exchange's window ending at
-    /// <paramref name="at"/>: bookings are the latest arrivals the round trips allow, give or take the margin.
+    /// How many of our requests can at most have been counted in the exchange's window ending with a
+    /// request that arrived between <paramref name="earliest"/> (its bytes left) and <paramref name="latest"/>
+    /// (its booking): bookings are the latest arrivals the round trips allow, give or take the margin.
     /// </summary>
-    public int OursAtMost(DateTimeOffset at)
+    public int OursAtMost(DateTimeOffset earliest, DateTimeOffset latest)
     {
-        var (from, to) = (at - options.Window - options.BaseMargin, at + options.BaseMargin);
+        var (from, to) = (earliest - options.Window - options.BaseMargin, latest + options.BaseMargin);
         var ours = 0;
         foreach (var slot in _slots)
         {
@@ -95,13 +96,17 @@ internal sealed class WindowPlaces(RateLimitOptions options)
     }
 
     /// <summary>
-    /// The exchange counted <paramref name="used"/> in the window ending at <paramref name="at"/>: the places
-    /// it counted beyond those on our books (others' included) are booked as others', counted at
+    /// The exchange counted <paramref name="used"/> in the window ending with a request that arrived
+    /// between <paramref name="earliest"/> and <paramref name="at"/>: the places it counted beyond those
+    /// on our books that it can have counted (others' included) are booked as others', counted at
     /// <paramref name="at"/> and leaving the window as <paramref name="othersBooked"/> does. True when some were.
+    /// An answer slower than the fastest books its request late, so the window is taken as ending at the
+    /// earliest arrival: else the requests just inside the exchange's window fall out of ours, and the
+    /// slow answer looks like another client.
     /// </summary>
-    public bool Reconcile(DateTimeOffset at, int used, DateTimeOffset othersBooked)
+    public bool Reconcile(DateTimeOffset earliest, DateTimeOffset at, int used, DateTimeOffset othersBooked)
     {
-        var from = at - options.Window;
+        var from = earliest - options.Window;
         var booked = 0;
         foreach (var slot in _slots)
         {
