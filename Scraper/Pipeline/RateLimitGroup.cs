@@ -166,10 +166,15 @@ internal sealed class RateLimitGroup : IDisposable
             if (!_warm) _warmAt = now;
             _warm = true;
 
+            // The exchange counted the request between its bytes leaving and its booking. Without a reserve the
+            // count is held against all of ours it can have counted, so that a slow answer (booked late) does not
+            // look like another client and hold a place idle for a window. With one, others' requests must not
+            // hide behind ours: the window ends at the booking, as the reserve's rules were measured with.
+            var arrivedFrom = _options.ReserveForOthers > 0 ? arrivedBy : lease.SentAt;
             if (used is { } count)
             {
-                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, count, _places.OursAtMost(lease.SentAt, arrivedBy), lease.HeldAtGrant);
-                pause = ReconcileLocked(lease.SentAt, arrivedBy, count);
+                _share = SharePolicy.Observe(_share, _options, now, lease.GrantedAt, count, _places.OursAtMost(arrivedFrom, arrivedBy), lease.HeldAtGrant);
+                pause = ReconcileLocked(arrivedFrom, arrivedBy, count);
             }
 
             switch (outcome)
@@ -183,7 +188,7 @@ internal sealed class RateLimitGroup : IDisposable
                     break;
                 case ExchangeOutcome.RateLimited:
                     _pace = PacePolicy.RateLimited(_pace, _options, now, alreadyPaused: now < _pausedUntil);
-                    _share = SharePolicy.RateLimited(_share, now, lease.GrantedAt, _places.OursAtMost(lease.SentAt, arrivedBy));
+                    _share = SharePolicy.RateLimited(_share, now, lease.GrantedAt, _places.OursAtMost(arrivedFrom, arrivedBy));
                     pause = PauseLocked(now + WindowLocked(), PauseReason.RateLimited) ?? pause;
                     break;
                 case ExchangeOutcome.Banned:
