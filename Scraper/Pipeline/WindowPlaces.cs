@@ -100,9 +100,10 @@ internal sealed class WindowPlaces(RateLimitOptions options)
     /// between <paramref name="earliest"/> and <paramref name="at"/>: the places it counted beyond those
     /// on our books that it can have counted (others' included) are booked as others', counted at
     /// <paramref name="at"/> and leaving the window as <paramref name="othersBooked"/> does. True when some were.
-    /// An answer slower than the fastest books its request late, so the window is taken as ending at the
-    /// earliest arrival: else the requests just inside the exchange's window fall out of ours, and the
-    /// slow answer looks like another client.
+    /// Our places count from <paramref name="earliest"/> less a window: an answer slower than the fastest
+    /// books its request late, and a window ending at that booking would leave out requests the exchange
+    /// still counted, so a slow answer would look like another client. (The group passes the booking
+    /// itself when others' requests must not hide behind ours.)
     /// </summary>
     public bool Reconcile(DateTimeOffset earliest, DateTimeOffset at, int used, DateTimeOffset othersBooked)
     {
