@@ -156,7 +156,9 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
     /// the whole jitter, so the next must not reach the window before its last did (the jitter's bound);
     /// and the start sends one probe and waits for its answer before the first full slice, which costs
     /// its round trip as the fake measured it (the probe's bound: after the answer, slices of ten one
-    /// window, plus the jitter, apart).
+    /// window, plus the jitter, apart). And what a client reaches that reuses a place only once it has
+    /// the answer that frees it (<see cref="AnswerWaitingBound"/>): at a latency near the window that
+    /// bound is below the window's.
     /// </summary>
     private static string Allowed(IReadOnlyList<RecordedRequest> all, Scenario s)
     {
@@ -167,7 +169,8 @@ public sealed class BackfillBenchmark(ITestOutputHelper output)
         var after = requests.Count - 1;
         var span = probe.TotalSeconds + ((after + 9) / 10 - 1) * spacing;
         var jitter = s.Jitter > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $"the jitter itself allows {100 / spacing:0.0}% of the rate; ") : "";
-        return string.Create(CultureInfo.InvariantCulture, $"{jitter}with the probe's round trip ({probe.TotalMilliseconds:0} ms), {100.0 * after / span / 10:0.0}%");
+        return string.Create(CultureInfo.InvariantCulture, $"{jitter}with the probe's round trip ({probe.TotalMilliseconds:0} ms), {100.0 * after / span / 10:0.0}%; ")
+            + AnswerWaitingBound.Describe(requests, TimeSpan.FromSeconds(1), 10);
     }
 
     /// <summary>
