@@ -41,6 +41,9 @@ internal sealed class BenchExchange : IAsyncDisposable
         return StartAsync(options, [Ms(s.Latency), Ms(s.Jitter), mode, s.ErrorRate.ToString(CultureInfo.InvariantCulture)], extraMarkets: 0);
     }
 
+    /// <summary>The default markets on a strict sliding window, answering after <paramref name="latency"/>.</summary>
+    public static Task<BenchExchange> StartSlidingAsync(TimeSpan latency) => StartForFollowingAsync(0, latency);
+
     /// <summary>
     /// Starts it for a follower of many markets: the default markets and KRW-L001 to KRW-L<paramref name="extraMarkets"/>,
     /// answering after <paramref name="latency"/>, on a sliding window.

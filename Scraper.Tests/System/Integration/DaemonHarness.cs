@@ -10,11 +10,15 @@ public static class DaemonHarness
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     /// <summary>Starts `run` with the given database, port and extra options.</summary>
-    public static ScraperProcess Start(FakeUpbitExchange exchange, string db, int port, string markets, string since, IEnumerable<string>? more = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static ScraperProcess Start(FakeUpbitExchange exchange, string db, int port, string markets, string since, IEnumerable<string>? more = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        Start(exchange.BaseUrl, db, port, markets, since, more, environment);
+
+    /// <summary>The same against the exchange at <paramref name="exchangeUrl"/> (one in a process of its own).</summary>
+    public static ScraperProcess Start(Uri exchangeUrl, string db, int port, string markets, string since, IEnumerable<string>? more = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var args = new List<string>
         {
-            "run", "--upbit-url", exchange.BaseUrl.ToString().TrimEnd('/'), "--db", db, "--listen", $"127.0.0.1:{port}",
+            "run", "--upbit-url", exchangeUrl.ToString().TrimEnd('/'), "--db", db, "--listen", $"127.0.0.1:{port}",
             "--markets", markets, "--since", since,
         };
         if (more is not null) args.AddRange(more);

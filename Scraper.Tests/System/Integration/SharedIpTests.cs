@@ -1,5 +1,7 @@
 using System.Globalization;
+using Scraper.Tests.Benchmarks;
 using Scraper.Tests.FakeExchange;
+using Scraper.Tests.TestKit;
 using Xunit.Abstractions;
 
 namespace Scraper.Tests.Integration;
@@ -8,9 +10,28 @@ namespace Scraper.Tests.Integration;
 /// The daemon backfilling one market and, beside it on the same machine, one or two manual
 /// `backfill`s of other markets, all against one exchange with a strict sliding 1 s window. The
 /// processes do not talk: each has only the exchange's answers (Remaining-Req, 429) to go by.
+/// The exchange runs in a process of its own (<see cref="BenchExchange"/>), as a real one does: in
+/// the test process it shared the thread pool with the other test classes, and a stall there had it
+/// count nine requests of all three processes in the same millisecond (a clean-clone CI run,
+/// 2026-12-01), which no spacing of the clients' requests can prevent.
 /// </summary>
-public sealed class SharedIpTests(ITestOutputHelper output) : FakeExchangeTest(new FakeExchangeOptions { Latency = TimeSpan.FromMilliseconds(20) })
+public sealed class SharedIpTests(ITestOutputHelper output) : IAsyncLifetime
 {
+    private readonly TempDirectory _dir = new();
+    private BenchExchange _exchange = null!;
+
+    private string Dir => _dir.Path;
+
+    /// <inheritdoc />
+    public async Task InitializeAsync() => _exchange = await BenchExchange.StartSlidingAsync(TimeSpan.FromMilliseconds(20));
+
+    /// <inheritdoc />
+    public async Task DisposeAsync()
+    {
+        await _exchange.DisposeAsync();
+        _dir.Dispose();
+    }
+
     private const string Skip = "issue 11 part 2: with the default --reserve-for-others 0 a process alone fills the window, so a newcomer's first requests are refused (a few 429s); no rule based on the exchange's answers alone avoids both that and the reserve's cost";
 
     // With the defaults: 2-4 x 429, 0 x 418.
@@ -36,18 +57,19 @@ public sealed class SharedIpTests(ITestOutputHelper output) : FakeExchangeTest(n
         var firsts = new List<DateTimeOffset>();
         foreach (var market in (string[])["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-BTC"])
         {
-            var before = Exchange.Requests.Count;
+            var before = (await _exchange.RequestsAsync()).Count;
             using var p = ScraperProcess.Start(
-                ["backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Path.Combine(Dir, $"seq-{firsts.Count}.db"),
+                ["backfill", "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Path.Combine(Dir, $"seq-{firsts.Count}.db"),
                  "--markets", market, "--since", DateTimeOffset.UtcNow.AddDays(-3).UtcDateTime.ToString("o", CultureInfo.InvariantCulture), "--log-level", "Warning"]);
             Assert.Equal(0, await p.WaitForExitAsync(TimeSpan.FromMinutes(1)));
-            firsts.Add(Exchange.Requests.Skip(before).Min(r => r.CountedAt));
+            firsts.Add((await _exchange.RequestsAsync()).Skip(before).Min(r => r.CountedAt));
         }
 
-        var counted = Exchange.Requests.Where(r => r.Status == 200).ToList();
+        var counted = (await _exchange.RequestsAsync()).Where(r => r.Status == 200).ToList();
         var found = firsts.Skip(1).Select(first => counted.Count(r => r.CountedAt < first && r.CountedAt > first.AddSeconds(-1))).ToList();
-        output.WriteLine($"429: {Exchange.Count429}; requests of the process before in the window at each start: {string.Join(", ", found)}");
-        Assert.Equal(0, Exchange.Count429);
+        var (count429, _) = await _exchange.RefusalsAsync();
+        output.WriteLine($"429: {count429}; requests of the process before in the window at each start: {string.Join(", ", found)}");
+        Assert.Equal(0, count429);
         Assert.All(found, n => Assert.Equal(0, n));
     }
 
@@ -55,10 +77,8 @@ public sealed class SharedIpTests(ITestOutputHelper output) : FakeExchangeTest(n
     {
         var port = ScraperProcess.FreePort();
         string Since(int days) => DateTimeOffset.UtcNow.AddDays(-days).UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
-        using var daemon = DaemonHarness.Start(Exchange, Db, port, "KRW-BTC", Since(25), options);
-        await DaemonHarness.WaitForMetricsAsync(daemon, port,
-            _ => Exchange.Requests.Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && r.Status == 200) >= 20,
-            TimeSpan.FromSeconds(30), "backfill at full speed");
+        using var daemon = DaemonHarness.Start(_exchange.BaseUrl, Path.Combine(Dir, "candles.db"), port, "KRW-BTC", Since(25), options);
+        await WaitForCandleAnswersAsync(daemon, 20, TimeSpan.FromSeconds(30));
 
         string[] others = ["KRW-ETH", "KRW-XRP"];
         var manual = new List<ScraperProcess>();
@@ -66,14 +86,14 @@ public sealed class SharedIpTests(ITestOutputHelper output) : FakeExchangeTest(n
         {
             if (manual.Count > 0) await Task.Delay(TimeSpan.FromSeconds(3));
             manual.Add(ScraperProcess.Start(
-                ["backfill", "--upbit-url", Exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Path.Combine(Dir, market + ".db"),
+                ["backfill", "--upbit-url", _exchange.BaseUrl.ToString().TrimEnd('/'), "--db", Path.Combine(Dir, market + ".db"),
                  "--markets", market, "--since", Since(8), "--log-level", "Warning", .. options]));
         }
         foreach (var p in manual) Assert.Equal(0, await p.WaitForExitAsync(TimeSpan.FromMinutes(3)));
         await DaemonHarness.StopAsync(daemon, TimeSpan.FromSeconds(10));
         foreach (var p in manual) p.Dispose();
 
-        var candles = Exchange.Requests.Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && r.Status != 0).ToList();
+        var candles = (await _exchange.RequestsAsync()).Where(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && r.Status != 0).ToList();
         string MarketOf(RecordedRequest r) => r.Query.Split('&').First(q => q.StartsWith("market=", StringComparison.Ordinal))[7..];
         var markets = (string[])["KRW-BTC", .. others.Take(processes - 1)];
         // While all run: from the last process's first request to the first process's last one.
@@ -81,7 +101,8 @@ public sealed class SharedIpTests(ITestOutputHelper output) : FakeExchangeTest(n
         var until = markets.Min(m => candles.Where(r => MarketOf(r) == m).Max(r => r.At));
         var overlap = candles.Where(r => r.At >= from && r.At <= until && r.Status == 200).ToList();
         var shares = markets.Select(m => (double)overlap.Count(r => MarketOf(r) == m) / overlap.Count).ToList();
-        output.WriteLine($"429: {Exchange.Count429}, 418: {Exchange.Count418}; overlap {(until - from).TotalSeconds:0.0} s, {overlap.Count} requests; shares {string.Join(", ", shares.Select(s => s.ToString("P0", CultureInfo.InvariantCulture)))}");
+        var (count429, count418) = await _exchange.RefusalsAsync();
+        output.WriteLine($"429: {count429}, 418: {count418}; overlap {(until - from).TotalSeconds:0.0} s, {overlap.Count} requests; shares {string.Join(", ", shares.Select(s => s.ToString("P0", CultureInfo.InvariantCulture)))}");
 
         // Each refusal with the ten requests counted before it: which process filled the window.
         foreach (var refused in candles.Where(r => r.Status == 429))
@@ -90,9 +111,21 @@ public sealed class SharedIpTests(ITestOutputHelper output) : FakeExchangeTest(n
             output.WriteLine($"429 {MarketOf(refused)} at {refused.CountedAt:HH:mm:ss.fff} after: {string.Join(", ", before.Select(r => $"{MarketOf(r)[4..]} {(r.CountedAt - refused.CountedAt).TotalMilliseconds:0}"))}");
         }
 
-        Assert.Equal(0, Exchange.Count418);
-        Assert.Equal(0, Exchange.Count429);
+        Assert.Equal(0, count418);
+        Assert.Equal(0, count429);
         var (low, high) = processes == 2 ? (0.35, 0.65) : (0.20, 0.46);
         Assert.All(shares, s => Assert.InRange(s, low, high));
+    }
+
+    /// <summary>Waits until the exchange has answered <paramref name="count"/> candle requests with 200 (the daemon at full speed).</summary>
+    private async Task WaitForCandleAnswersAsync(ScraperProcess daemon, int count, TimeSpan timeout)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while ((await _exchange.RequestsAsync()).Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && r.Status == 200) < count)
+        {
+            Assert.False(daemon.HasExited, daemon.Stderr);
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"the daemon's backfill did not reach {count} candle answers in {timeout.TotalSeconds:0} s\n{daemon.Stderr}");
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+        }
     }
 }
