@@ -10,10 +10,10 @@ namespace Scraper.Tests.Integration;
 /// The daemon backfilling one market and, beside it on the same machine, one or two manual
 /// `backfill`s of other markets, all against one exchange with a strict sliding 1 s window. The
 /// processes do not talk: each has only the exchange's answers (Remaining-Req, 429) to go by.
-/// The exchange runs in a process of its own (<see cref="BenchExchange"/>), as a real one does: in
-/// the test process it shared the thread pool with the other test classes, and a stall there had it
-/// count nine requests of all three processes in the same millisecond (a clean-clone CI run,
-/// 2026-12-01), which no spacing of the clients' requests can prevent.
+/// The exchange runs in a process of its own (<see cref="BenchExchange"/>), as a real one does. In
+/// the test process it shares the thread pool with the other test classes: in a clean-clone CI run
+/// (2026-12-01) it counted nine requests of all three processes in the same millisecond, most likely
+/// after a stall of its own, and refused a request 37 ms later.
 /// </summary>
 public sealed class SharedIpTests(ITestOutputHelper output) : IAsyncLifetime
 {
