@@ -78,7 +78,9 @@ public sealed class SharedIpTests(ITestOutputHelper output) : IAsyncLifetime
         var port = ScraperProcess.FreePort();
         string Since(int days) => DateTimeOffset.UtcNow.AddDays(-days).UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
         using var daemon = DaemonHarness.Start(_exchange.BaseUrl, Path.Combine(Dir, "candles.db"), port, "KRW-BTC", Since(25), options);
-        await WaitForCandleAnswersAsync(daemon, 20, TimeSpan.FromSeconds(30));
+        // At full speed: twenty pages of 200 candles stored.
+        await DaemonHarness.WaitForMetricsAsync(daemon, port, m => DaemonHarness.Sum(m, "scraper_candles_stored_total") >= 20 * 200,
+            TimeSpan.FromSeconds(30), "backfill at full speed");
 
         string[] others = ["KRW-ETH", "KRW-XRP"];
         var manual = new List<ScraperProcess>();
@@ -115,17 +117,5 @@ public sealed class SharedIpTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(0, count429);
         var (low, high) = processes == 2 ? (0.35, 0.65) : (0.20, 0.46);
         Assert.All(shares, s => Assert.InRange(s, low, high));
-    }
-
-    /// <summary>Waits until the exchange has answered <paramref name="count"/> candle requests with 200 (the daemon at full speed).</summary>
-    private async Task WaitForCandleAnswersAsync(ScraperProcess daemon, int count, TimeSpan timeout)
-    {
-        var deadline = DateTimeOffset.UtcNow + timeout;
-        while ((await _exchange.RequestsAsync()).Count(r => r.Path.StartsWith("/v1/candles", StringComparison.Ordinal) && r.Status == 200) < count)
-        {
-            Assert.False(daemon.HasExited, daemon.Stderr);
-            Assert.True(DateTimeOffset.UtcNow < deadline, $"the daemon's backfill did not reach {count} candle answers in {timeout.TotalSeconds:0} s\n{daemon.Stderr}");
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
-        }
     }
 }
