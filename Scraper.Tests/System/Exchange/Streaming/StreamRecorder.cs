@@ -28,7 +28,8 @@ internal sealed class StreamRecorder : IDisposable
         {
             if (_error is not null) throw new InvalidOperationException("the stream failed: " + _error);
             if (sw.Elapsed > timeout)
-                throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s; events: " + string.Join(" | ", Events.Where(e => e is not StreamCandle and not StreamTicker).Take(20)));
+                throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s; {Of<StreamCandle>().Count} candles and {Of<StreamTicker>().Count} tickers came, and these other events: "
+                    + string.Join(" | ", Events.Where(e => e is not StreamCandle and not StreamTicker).Take(20)));
             await Task.Delay(20);
         }
     }

@@ -6,8 +6,13 @@ using Xunit;
 
 namespace Scraper.Tests.Exchange.Streaming;
 
-/// <summary>The stream client against the fake exchange's real WebSocket on 127.0.0.1, in real (short) time.</summary>
-public class UpbitStreamTests() : FakeExchangeTest(new FakeExchangeOptions())
+/// <summary>
+/// The stream client against the fake exchange's real WebSocket on 127.0.0.1, in real (short) time.
+/// Every interval has a trade here: the fake sends no forming candle for a minute without one, and
+/// these tests wait for candles of whatever minute the clock is in (with the default 5% of empty
+/// minutes, the frame tests failed in a CI run that fell into one, 15:39 UTC on 2026-12-01).
+/// </summary>
+public class UpbitStreamTests() : FakeExchangeTest(new FakeExchangeOptions { NoTradeProbability = 0 })
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
     private static readonly SeriesKey Btc1 = new("KRW-BTC", CandleUnit.FromMinutes(1));
